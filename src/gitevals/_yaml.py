@@ -1,0 +1,105 @@
+"""Reading YAML safely and fast, and finding the line of any node when it is wrong.
+
+Files are read with ruamel.yaml's safe loader on its C parser (no tag that builds
+Python objects is ever honoured). Positions are only needed when something is
+wrong, so they come from a second, round-trip parse done only then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from .errors import Problem
+
+__all__ = ["YamlProblem", "load_yaml", "locate", "parse_problem"]
+
+
+def _timestamp_as_text(constructor: Any, node: Any) -> str:
+    # YAML 1.1 timestamps would become datetime objects, which are not JSON.
+    return constructor.construct_scalar(node)
+
+
+@lru_cache(maxsize=1)
+def _safe_yaml() -> YAML:
+    yaml = YAML(typ="safe", pure=False)
+    yaml.constructor.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+    return yaml
+
+
+def load_yaml(text: str, path: Path | str) -> Any:
+    """Parse `text` with the safe loader; a syntax or tag error becomes a `Problem`.
+
+    Raises `YamlProblem` (carrying the problem) so callers can wrap it in the
+    error class that fits the file.
+    """
+    try:
+        return _safe_yaml().load(text)
+    except YAMLError as exc:
+        raise YamlProblem(parse_problem(exc, path)) from None
+
+
+class YamlProblem(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def parse_problem(exc: YAMLError, path: Path | str) -> Problem:
+    """Turn a ruamel error into a Problem at the line and column it points at."""
+    if not isinstance(exc, MarkedYAMLError):
+        return Problem(f"not valid YAML: {exc}", path)
+    mark = exc.problem_mark or exc.context_mark
+    what = exc.problem or str(exc)
+    hint = "fix the YAML syntax at that position"
+    if "constructor for the tag" in what:
+        tag = what.rsplit("tag", 1)[-1].strip(" '")
+        what = f"the tag {tag!r} is not allowed"
+        hint = "only plain YAML is read (no tags that build Python objects); remove the tag"
+    elif "duplicate key" in what:
+        hint = "each key may appear once in a mapping; remove or rename one"
+    line = mark.line + 1 if mark is not None else None
+    col = mark.column + 1 if mark is not None else None
+    return Problem(what, path, line, col, hint)
+
+
+def _round_trip(text: str) -> Any:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = True
+    return yaml.load(text)
+
+
+def locate(text: str, loc: Sequence[str | int]) -> tuple[int | None, int | None]:
+    """The 1-based (line, column) of the node at `loc` in YAML `text`.
+
+    Walks as deep as the path exists: a missing key points at its parent
+    mapping, an unknown key at the key itself.
+    """
+    try:
+        node = _round_trip(text)
+    except YAMLError:
+        return None, None
+    line, col = (1, 1)
+    for part in loc:
+        lc = getattr(node, "lc", None)
+        if lc is None:
+            break
+        try:
+            if isinstance(part, int) and isinstance(node, list) and part < len(node):
+                line, col = lc.item(part)
+                line, col = line + 1, col + 1
+                node = node[part]
+            elif isinstance(part, str) and isinstance(node, dict) and part in node:
+                line, col = lc.key(part)
+                line, col = line + 1, col + 1
+                node = node[part]
+            else:
+                break
+        except (KeyError, IndexError, TypeError):
+            break
+    return line, col

@@ -1,0 +1,48 @@
+"""The `gitevals` command. Thin: parse, call the library, render, exit.
+
+Only click is imported at start-up; each command imports what it needs, so
+`gitevals --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ._common import GitevalsGroup
+from .dataset import dataset
+from .init import init
+from .run import run
+from .runs import runs
+from .schema import schema
+
+__all__ = ["cli", "main"]
+
+
+@click.group(cls=GitevalsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-C",
+    "directory",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="Run as if started in DIR (like git -C).",
+)
+@click.version_option(package_name="gitevals", prog_name="gitevals")
+@click.pass_context
+def cli(ctx: click.Context, directory: str | None) -> None:
+    """Git-backed evaluations for AI agents and workflows.
+
+    Datasets and evals are YAML files in your repository; every run is
+    recorded under runs/ with the commit it was made at.
+    """
+    ctx.obj = {"directory": directory}
+
+
+for command in (init, run, runs, dataset, schema):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli.main(prog_name="gitevals", standalone_mode=True)
+    sys.exit(0)  # pragma: no cover - click exits itself

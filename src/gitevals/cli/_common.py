@@ -1,0 +1,77 @@
+"""What every command shares: the project, the consoles, and turning errors into exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..project import Project
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class GitevalsGroup(click.Group):
+    """A click group that turns user errors into one message and exit code 2,
+    Ctrl-C into 130, and suggests near names for unknown commands."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from ..errors import GitevalsError
+
+        try:
+            return super().invoke(ctx)
+        except GitevalsError as exc:
+            err_console().print(f"[bold red]error:[/] {_escape(str(exc))}", highlight=False)
+            ctx.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            err_console().print("[yellow]interrupted[/]")
+            ctx.exit(EXIT_INTERRUPTED)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            name = args[0] if args else ""
+            from ..errors import did_you_mean
+
+            hint = did_you_mean(name, self.list_commands(ctx)) if name else None
+            if hint and "No such command" in str(exc):
+                raise click.UsageError(f"{exc.message} ({hint})", ctx) from None
+            raise
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def get_project(ctx: click.Context) -> Project:
+    from ..project import find_project
+
+    root = ctx.find_root().obj or {}
+    return find_project(root.get("directory"))
+
+
+def is_interactive() -> bool:
+    """Rich progress and colour on a terminal; plain lines in CI and pipes."""
+    return sys.stdout.isatty() and not os.environ.get("CI")
+
+
+def console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=not is_interactive())
+
+
+def err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)

@@ -1,0 +1,103 @@
+"""`gitevals dataset list | show | validate`."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import EXIT_USAGE, console, err_console, get_project
+
+
+@click.group()
+def dataset() -> None:
+    """List, show and validate datasets."""
+
+
+@dataset.command("list")
+@click.pass_context
+def list_(ctx: click.Context) -> None:
+    """List datasets with their item counts and tags."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..datasets import load_dataset
+    from ..errors import GitevalsError
+
+    project = get_project(ctx)
+    names = project.dataset_names()
+    out = console()
+    if not names:
+        out.print(f"no datasets in {project.relative(project.datasets_dir)}/")
+        return
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("dataset", "items", "tags", "description"):
+        table.add_column(column)
+    for name in names:
+        try:
+            data = load_dataset(project.dataset_path(name), name)
+        except GitevalsError as exc:
+            table.add_row(escape(name), "[red]invalid[/]", "", f"{len(exc.problems)} problems (gitevals dataset validate {name})")
+            continue
+        table.add_row(escape(name), str(len(data.items)), escape(", ".join(data.all_tags())), escape(data.description or ""))
+    out.print(table)
+
+
+@dataset.command()
+@click.argument("name")
+@click.option("--tag", "tags", multiple=True, help="Only items with this tag (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the items as JSON lines with their hashes.")
+@click.pass_context
+def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool) -> None:
+    """Show the items of dataset NAME."""
+    import json
+    from dataclasses import asdict
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..datasets import load_dataset
+    from ..report.text import short
+
+    project = get_project(ctx)
+    data = load_dataset(project.dataset_path(name), name).with_tags(tags)
+    if as_json:
+        for item in data.items:
+            click.echo(json.dumps(asdict(item), ensure_ascii=False, default=dict))
+        return
+    out = console()
+    out.print(f"[bold]{escape(data.name)}[/]: {len(data.items)} items" + (f" — {escape(data.description)}" if data.description else ""))
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("id", "input", "expected", "tags"):
+        table.add_column(column, overflow="fold")
+    for item in data.items:
+        expected = "" if item.expected is None else short(item.expected, 40)
+        table.add_row(escape(item.id), escape(short(item.input, 60)), escape(expected), escape(", ".join(item.tags)))
+    out.print(table)
+
+
+@dataset.command()
+@click.argument("name", required=False)
+@click.pass_context
+def validate(ctx: click.Context, name: str | None) -> None:
+    """Check dataset NAME (or every dataset): ids, keys and JSON Schemas.
+
+    Prints every problem with its file:line:column and exits 2 if there is one.
+    """
+    from ..datasets import load_dataset
+    from ..errors import GitevalsError
+
+    project = get_project(ctx)
+    names = [name] if name else project.dataset_names()
+    out, err = console(), err_console()
+    failed = 0
+    for each in names:
+        try:
+            data = load_dataset(project.dataset_path(each), each)
+        except GitevalsError as exc:
+            failed += 1
+            err.print(str(exc), highlight=False, markup=False)
+            continue
+        out.print(f"[green]ok[/] {each}: {len(data.items)} items")
+    if not names:
+        out.print(f"no datasets in {project.relative(project.datasets_dir)}/")
+    if failed:
+        ctx.exit(EXIT_USAGE)

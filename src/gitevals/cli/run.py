@@ -1,0 +1,56 @@
+"""`gitevals run EVAL`."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import EXIT_FAILED, EXIT_INTERRUPTED, console, get_project, is_interactive
+
+
+@click.command()
+@click.argument("eval_name", metavar="EVAL")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Items run at once (overrides the eval).")
+@click.option("--trials", type=click.IntRange(min=1), help="Runs per item (overrides the eval).")
+@click.option("--tag", "tags", multiple=True, help="Run only items with this tag (repeatable).")
+@click.pass_context
+def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int | None, tags: tuple[str, ...]) -> None:
+    """Run EVAL (a name in evals/ or a path) and record the results under runs/.
+
+    Exits 1 when a threshold fails or every item errors, 2 on a config or
+    data error, 130 when interrupted.
+    """
+    import anyio
+
+    from ..evals import arun_eval, plan_eval
+    from ..report.text import render_run_end
+    from ._progress import PlainProgress, RichProgress
+
+    project = get_project(ctx)
+    plan = plan_eval(project, eval_name, tags=tags, concurrency=concurrency, trials=trials)
+    out = console()
+    total = len(plan.dataset.items) * plan.trials
+    progress = (RichProgress if is_interactive() else PlainProgress)(out, total)
+    folder_holder: list[str] = []
+
+    def started(folder, manifest) -> None:  # type: ignore[no-untyped-def]
+        folder_holder.append(project.relative(folder))
+        trials_text = f" x {plan.trials} trials" if plan.trials > 1 else ""
+        out.print(
+            f"[bold]{plan.name}[/]: {len(plan.dataset.items)} items{trials_text} from dataset "
+            f"[bold]{plan.dataset.name}[/], concurrency {plan.concurrency} -> {folder_holder[0]}/"
+        )
+
+    try:
+        with progress:
+            outcome = anyio.run(
+                lambda: arun_eval(project, plan, on_start=started, on_item_complete=progress.update)
+            )
+    except KeyboardInterrupt:
+        where = folder_holder[0] if folder_holder else "runs/"
+        out.print(f"[yellow]interrupted[/]: finished items are kept in {where}/")
+        ctx.exit(EXIT_INTERRUPTED)
+    failures = [r.to_record() for r in outcome.result.items if not r.passed]
+    out.print(render_run_end(outcome.manifest, failures, folder_holder[0]))
+    summary = outcome.manifest.summary
+    if not outcome.passed or (summary is not None and summary.completed == 0):
+        ctx.exit(EXIT_FAILED)

@@ -1,0 +1,397 @@
+"""The file formats: every file gitevals reads or writes is one of these models.
+
+`schemas/*.schema.json` are generated from them (`gitevals schema --write`).
+Models are built lazily (`defer_build`) so that commands which never touch a
+format do not pay for it at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CommandTargetConfig",
+    "DatasetFile",
+    "DatasetItemModel",
+    "Defaults",
+    "ErrorInfo",
+    "EvalConfig",
+    "GateResult",
+    "GitInfo",
+    "ProjectConfig",
+    "PythonTargetConfig",
+    "ResultLine",
+    "RunManifest",
+    "ScoreRecord",
+    "ScorerConfig",
+    "ScorerSummary",
+    "Summary",
+    "ThresholdConfig",
+    "Versions",
+    "SCHEMA_MODELS",
+]
+
+ID_PATTERN = r"^[A-Za-z0-9._-]+$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+# --- targets and scorers, as written in config -------------------------------
+
+
+class PythonTargetConfig(_Strict):
+    """A Python callable or object, imported by reference."""
+
+    type: Literal["python"] = "python"
+    """Target kind."""
+    ref: str
+    """`module:attr` of a function (sync or async) or of an object with `run`,
+    `generate`, `invoke` or `ainvoke`."""
+
+
+class CommandTargetConfig(_Strict):
+    """A subprocess: the item as JSON on stdin, the output as JSON on stdout."""
+
+    type: Literal["command"]
+    """Target kind."""
+    command: Union[str, list[str]]
+    """The program and its arguments; a string is split like a shell would."""
+    cwd: str | None = None
+    """Working folder, relative to the project root. Default: the project root."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Extra environment variables; `${VAR}` is replaced from the environment."""
+    output: Literal["json", "text"] = "json"
+    """How stdout is read: parsed as JSON, or taken as text (trailing newline removed)."""
+
+
+TargetConfig = Annotated[
+    Union[PythonTargetConfig, CommandTargetConfig], Field(discriminator="type")
+]
+TargetSpec = Union[str, TargetConfig]
+
+
+class ScorerConfig(BaseModel):
+    """A scorer with options: `{type: contains, name: mentions-days, value: days}`.
+
+    Keys other than `type`, `name` and `threshold` are the scorer's options.
+    """
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    type: str
+    """A built-in scorer name, a name from `scorers:` in gitevals.yaml, or `module:attr`."""
+    name: str | None = None
+    """The name its scores are stored under. Default: the type."""
+    threshold: float | None = Field(default=None, ge=0, le=1)
+    """A score passes when its value is at least this. Default: 0.5."""
+
+
+ScorerSpec = Union[str, ScorerConfig]
+
+
+class ThresholdConfig(_Strict):
+    """Gates on one scorer's summary; every one given must hold."""
+
+    mean: float | None = Field(default=None, ge=0, le=1)
+    """The lowest acceptable mean score."""
+    pass_rate: float | None = Field(default=None, ge=0, le=1)
+    """The lowest acceptable fraction of passing scores."""
+
+
+# --- gitevals.yaml ------------------------------------------------------------
+
+
+class Defaults(_Strict):
+    """Run settings used when an eval file does not set them."""
+
+    concurrency: int = Field(default=4, ge=1)
+    """How many items run at once."""
+    timeout_s: float | None = Field(default=None, gt=0)
+    """Seconds one target call may take before it counts as an error."""
+    retries: int = Field(default=0, ge=0)
+    """How often a failing target call is tried again."""
+    trials: int = Field(default=1, ge=1)
+    """How many times every item runs."""
+
+
+class ProjectConfig(_Strict):
+    """gitevals.yaml: the project's layout and shared definitions."""
+
+    datasets_dir: str = "datasets"
+    """Folder of dataset files, relative to the project root."""
+    evals_dir: str = "evals"
+    """Folder of eval files, relative to the project root."""
+    runs_dir: str = "runs"
+    """Folder run results are written to, relative to the project root."""
+    python_path: list[str] = Field(default_factory=lambda: ["."])
+    """Folders put on sys.path so that `module:attr` references import."""
+    defaults: Defaults = Field(default_factory=Defaults)
+    """Run settings for evals that do not set their own."""
+    targets: dict[str, TargetSpec] = Field(default_factory=dict)
+    """Named targets an eval can refer to by name."""
+    scorers: dict[str, ScorerSpec] = Field(default_factory=dict)
+    """Named scorers an eval can refer to by name."""
+
+
+# --- datasets -----------------------------------------------------------------
+
+
+class DatasetItemModel(_Strict):
+    """One test case."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True, coerce_numbers_to_str=True)
+
+    id: str | None = None
+    """Unique in the file, `[A-Za-z0-9._-]+`, and stable forever: it lines up
+    versions of the dataset."""
+    input: Any
+    """What the target is given: any JSON value."""
+    expected: Any = None
+    """The ground truth, when there is one: any JSON value."""
+    context: dict[str, Any] = Field(default_factory=dict)
+    """Metadata for scorers and filters; `tags` (a list of strings) drives `--tag`."""
+    expected_trajectory: dict[str, Any] | None = None
+    """The tool calls or steps the target should take."""
+    tool_mocks: dict[str, Any] | None = None
+    """Tool name to the value `@tool` functions return instead of running."""
+    unmocked_tools: Literal["allow", "deny"] | None = None
+    """Whether tools without a mock may run."""
+    request_context: dict[str, Any] | None = None
+    """Passed to the target with the input."""
+    start_options: dict[str, Any] | None = None
+    """Merged over the eval's `target_options` for this item."""
+
+
+class DatasetFile(_Strict):
+    """A dataset file: `datasets/<name>.yaml`."""
+
+    description: str | None = None
+    """What the dataset tests."""
+    input_schema: dict[str, Any] | None = None
+    """A JSON Schema every item's `input` must satisfy."""
+    expected_schema: dict[str, Any] | None = None
+    """A JSON Schema every item's `expected` must satisfy (when present)."""
+    items: list[DatasetItemModel] = Field(default_factory=list)
+    """The test cases."""
+
+
+# --- evals --------------------------------------------------------------------
+
+
+class EvalConfig(_Strict):
+    """An eval file: `evals/<name>.yaml`, one run configuration."""
+
+    description: str | None = None
+    """What the eval checks."""
+    dataset: str
+    """The dataset's name (its file stem)."""
+    tags: list[str] = Field(default_factory=list)
+    """Run only items with at least one of these tags in `context.tags`."""
+    target: TargetSpec
+    """`module:attr`, a named target from gitevals.yaml, or a target mapping."""
+    target_options: dict[str, Any] = Field(default_factory=dict)
+    """Forwarded to the target on every call (keyword arguments for Python)."""
+    scorers: list[ScorerSpec] = Field(default_factory=list)
+    """Scorers applied to each output: a built-in name, `module:attr`, or a mapping."""
+    concurrency: int | None = Field(default=None, ge=1)
+    """How many items run at once. Default: from gitevals.yaml."""
+    trials: int | None = Field(default=None, ge=1)
+    """How many times every item runs. Default: from gitevals.yaml."""
+    timeout_s: float | None = Field(default=None, gt=0)
+    """Seconds one target call may take. Default: from gitevals.yaml."""
+    retries: int | None = Field(default=None, ge=0)
+    """How often a failing target call is retried. Default: from gitevals.yaml."""
+    thresholds: dict[str, Union[float, ThresholdConfig]] = Field(default_factory=dict)
+    """Gates per scorer: a number is the lowest acceptable mean."""
+
+
+# --- runs ---------------------------------------------------------------------
+
+
+class GitInfo(_Strict):
+    """Where in git history the run was made."""
+
+    commit: str | None
+    """HEAD's commit sha; null in a repository with no commits."""
+    branch: str | None
+    """The branch checked out; null on a detached HEAD."""
+    dirty: bool
+    """Whether the dataset or eval file had uncommitted changes."""
+    dirty_paths: list[str] = Field(default_factory=list)
+    """The files among them that had uncommitted changes."""
+
+
+class Versions(_Strict):
+    """Software versions the run was made with."""
+
+    gitevals: str
+    """The gitevals version."""
+    python: str
+    """The Python version."""
+
+
+class ScorerSummary(_Strict):
+    """One scorer over the whole run."""
+
+    mean: float | None
+    """Mean score over the scores that were computed; null when there were none."""
+    stderr: float | None
+    """Standard error of the mean; null with fewer than two scores."""
+    n: int
+    """How many scores were computed."""
+    pass_rate: float | None
+    """Fraction of computed scores that passed."""
+    errors: int = 0
+    """How many times the scorer itself failed (not counted in the mean)."""
+
+
+class Summary(_Strict):
+    """Totals for a run."""
+
+    total_items: int
+    """Items selected from the dataset."""
+    trials: int
+    """Runs per item."""
+    completed: int
+    """Item x trial pairs whose target call succeeded."""
+    errors: int
+    """Item x trial pairs whose target call failed or timed out."""
+    scores: dict[str, ScorerSummary]
+    """Per scorer name."""
+    duration_s: float
+    """Wall time of the run."""
+    usage: dict[str, float] = Field(default_factory=dict)
+    """Token and cost totals, where the target reported them."""
+
+
+class GateResult(_Strict):
+    """One threshold checked against the summary."""
+
+    scorer: str
+    """The scorer name."""
+    metric: Literal["mean", "pass_rate"]
+    """What was compared."""
+    threshold: float
+    """The lowest acceptable value."""
+    actual: float | None
+    """The run's value; null when no score was computed."""
+    passed: bool
+    """Whether the gate held."""
+
+
+class RunManifest(_Strict):
+    """run.json: what was run, where in history, and how it went."""
+
+    schema_version: Literal[1] = 1
+    """Format version of this file."""
+    id: str
+    """The run id: UTC time then a random suffix, so ids sort by time."""
+    eval: str
+    """The eval's name, or `adhoc` for runs made from the Python API."""
+    dataset: str | None
+    """The dataset's name."""
+    status: Literal["running", "completed", "failed", "interrupted"]
+    """`running` until the run ends."""
+    started_at: str
+    """UTC start time, ISO 8601."""
+    finished_at: str | None = None
+    """UTC end time, ISO 8601."""
+    git: GitInfo | None = None
+    """Git state at the start; null outside a git repository."""
+    dataset_path: str | None = None
+    """The dataset file, relative to the repository or project root."""
+    dataset_blob_sha: str | None = None
+    """The git blob sha of the dataset file's content as it was run."""
+    dataset_hash: str | None = None
+    """sha256 over the ids and content hashes of every item in the dataset."""
+    tags: list[str] = Field(default_factory=list)
+    """The tag filter used."""
+    config: dict[str, Any]
+    """The resolved eval configuration; `${VAR}` references are kept unresolved."""
+    versions: Versions
+    """Software versions."""
+    summary: Summary | None = None
+    """Totals, written when the run ends."""
+    gates: list[GateResult] = Field(default_factory=list)
+    """Thresholds checked when the run ended."""
+    error: str | None = None
+    """Why the run failed or was interrupted."""
+
+
+class ErrorInfo(_Strict):
+    """Why a target call or a scorer failed."""
+
+    type: str
+    """The exception class, or `timeout` / `exit_status` / `bad_output`."""
+    message: str
+    """What went wrong."""
+    stderr: str | None = None
+    """The end of a command target's standard error."""
+
+
+class ScoreRecord(_Strict):
+    """One scorer's verdict on one output."""
+
+    value: float | None
+    """In [0, 1]; null when the scorer failed."""
+    passed: bool | None
+    """Whether value reached the scorer's threshold; null when the scorer failed."""
+    reason: str | None = None
+    """Why, in words."""
+    details: dict[str, Any] | None = None
+    """Anything else the scorer reported."""
+    error: ErrorInfo | None = None
+    """Why the scorer failed."""
+
+
+class ResultLine(_Strict):
+    """One line of results.jsonl: one item x trial."""
+
+    item_id: str
+    """The dataset item's id."""
+    trial: int
+    """0-based trial number."""
+    input: Any
+    """The item's input."""
+    expected: Any = None
+    """The item's expected output."""
+    context: dict[str, Any] = Field(default_factory=dict)
+    """The item's context."""
+    input_hash: str
+    """sha256 of the canonical JSON of `input`."""
+    expected_hash: str
+    """sha256 of the canonical JSON of `expected`."""
+    hash: str
+    """sha256 over input, expected, context and expected trajectory."""
+    output: Any = None
+    """What the target returned; null on error."""
+    error: ErrorInfo | None = None
+    """Why the target call failed."""
+    latency_ms: float
+    """Time of the target call (the last attempt), in milliseconds."""
+    attempts: int = 1
+    """How many times the target was called."""
+    scores: dict[str, ScoreRecord] = Field(default_factory=dict)
+    """Per scorer name."""
+    usage: dict[str, float] | None = None
+    """Tokens and cost, when the target reported them."""
+    trajectory: list[dict[str, Any]] | None = None
+    """Tool calls and steps the target recorded."""
+    metadata: dict[str, Any] | None = None
+    """Anything else the target returned."""
+    started_at: str
+    """UTC time the item started, ISO 8601."""
+
+
+SCHEMA_MODELS: dict[str, type[BaseModel]] = {
+    "project": ProjectConfig,
+    "dataset": DatasetFile,
+    "eval": EvalConfig,
+    "run": RunManifest,
+    "result": ResultLine,
+}
+"""Schema file stem -> model, for `schemas/<stem>.schema.json`."""

@@ -1,0 +1,1 @@
+"""Renderers: turning runs and summaries into text for people."""

@@ -1,0 +1,133 @@
+"""Terminal rendering with rich. Returns renderables; printing is the CLI's job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from ..models import GateResult, RunManifest, Summary
+
+__all__ = ["record_passed", "render_gates", "render_items", "render_run_end", "render_runs", "render_summary", "short"]
+
+_FAILURES_SHOWN = 10
+
+
+def short(value: Any, limit: int = 60) -> str:
+    """One line of at most `limit` characters for any JSON value."""
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def render_summary(summary: Summary) -> RenderableType:
+    table = Table(title=None, show_edge=False, header_style="bold")
+    table.add_column("scorer")
+    table.add_column("mean", justify="right")
+    table.add_column("± stderr", justify="right")
+    table.add_column("pass rate", justify="right")
+    table.add_column("n", justify="right")
+    table.add_column("errors", justify="right")
+    for name, s in summary.scores.items():
+        table.add_row(
+            escape(name),
+            _fmt(s.mean),
+            _fmt(s.stderr),
+            "-" if s.pass_rate is None else f"{s.pass_rate:.0%}",
+            str(s.n),
+            str(s.errors) if s.errors else "",
+        )
+    trials = f" x {summary.trials} trials" if summary.trials > 1 else ""
+    line = (
+        f"{summary.total_items} items{trials}: {summary.completed} completed, "
+        f"{summary.errors} target errors, {summary.duration_s:.2f} s"
+    )
+    parts: list[RenderableType] = [Text(line)]
+    if summary.scores:
+        parts.insert(0, table)
+    return Group(*parts)
+
+
+def render_gates(gates: Sequence[GateResult]) -> RenderableType:
+    lines = []
+    for gate in gates:
+        mark = "[green]PASS[/]" if gate.passed else "[red]FAIL[/]"
+        actual = "no scores" if gate.actual is None else f"{gate.actual:.3f}"
+        lines.append(f"{mark} {escape(gate.scorer)} {gate.metric} {actual} >= {gate.threshold:g}")
+    return Text.from_markup("\n".join(lines))
+
+
+def record_passed(record: dict[str, Any]) -> bool:
+    """Whether a results.jsonl record has no error and passed every scorer."""
+    return record.get("error") is None and all(s.get("passed") for s in record.get("scores", {}).values())
+
+
+def render_items(records: Iterable[dict[str, Any]], limit: int | None = _FAILURES_SHOWN) -> RenderableType:
+    """Errored and failing records with the scorers that failed and why."""
+    lines = []
+    bad = [r for r in records if not record_passed(r)]
+    for record in bad[:limit] if limit else bad:
+        trial = f" (trial {record['trial']})" if record.get("trial") else ""
+        head = f"[bold]{escape(record['item_id'])}[/]{trial}"
+        error = record.get("error")
+        if error is not None:
+            lines.append(f"{head} [yellow]error[/] {escape(error['type'])}: {escape(short(error['message'], 100))}")
+            continue
+        for name, score in record.get("scores", {}).items():
+            if score.get("passed"):
+                continue
+            if score.get("error"):
+                lines.append(f"{head} [yellow]{escape(name)} failed to score[/]: {escape(score['error']['message'])}")
+            else:
+                why = f": {escape(short(score['reason'], 100))}" if score.get("reason") else ""
+                lines.append(f"{head} [red]{escape(name)} {score['value']:.2f}[/]{why}")
+    if limit and len(bad) > limit:
+        lines.append(f"... and {len(bad) - limit} more")
+    return Text.from_markup("\n".join(lines))
+
+
+def render_run_end(manifest: RunManifest, failures: Sequence[dict[str, Any]], folder: str) -> RenderableType:
+    """What `gitevals run` prints at the end: failing items, the summary, the gates."""
+    parts: list[RenderableType] = []
+    if failures:
+        parts += [Text("Failing items", style="bold"), render_items(failures), Text("")]
+    if manifest.summary is not None:
+        parts.append(render_summary(manifest.summary))
+    if manifest.gates:
+        parts += [Text(""), render_gates(manifest.gates)]
+    parts.append(Text(f"results: {folder}/"))
+    return Group(*parts)
+
+
+def render_runs(runs: Sequence[Any]) -> RenderableType:
+    """A table of runs: id, eval, status, items, errors, mean per scorer, commit."""
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("run", "eval", "status", "items", "errors", "scores", "commit"):
+        table.add_column(column)
+    for info in runs:
+        m: RunManifest = info.manifest
+        s = m.summary
+        scores = ", ".join(f"{escape(k)} {_fmt(v.mean, 2)}" for k, v in (s.scores.items() if s else []))
+        commit = "-"
+        if m.git is not None and m.git.commit:
+            commit = m.git.commit[:8] + ("*" if m.git.dirty else "")
+        table.add_row(
+            m.id,
+            escape(m.eval),
+            m.status,
+            str(s.total_items) if s else "-",
+            str(s.errors) if s else "-",
+            scores or "-",
+            commit,
+        )
+    return table

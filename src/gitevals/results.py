@@ -1,0 +1,178 @@
+"""Run folders: `runs/<eval>/<run-id>/` with run.json and results.jsonl.
+
+run.json is replaced atomically (temp file + rename) so a reader never sees
+half of it; results.jsonl is appended one line per item and flushed at once,
+so a killed run keeps every item it finished.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from .errors import DataError, NotFoundError, did_you_mean
+from .models import RunManifest
+
+__all__ = [
+    "MANIFEST",
+    "RESULTS",
+    "RunInfo",
+    "RunWriter",
+    "atomic_write",
+    "find_run",
+    "list_runs",
+    "new_run_id",
+    "read_manifest",
+    "read_results",
+]
+
+MANIFEST = "run.json"
+RESULTS = "results.jsonl"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """`20261122T203105Z-1a2b3c4`: UTC time, so ids sort by time, then a random suffix."""
+    now = now or datetime.now(timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)[:7]}"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that readers see the old or the new file, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RunWriter:
+    """Writes one run folder: the manifest, and results as they arrive."""
+
+    def __init__(self, folder: Path, manifest: RunManifest) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self._results: IO[str] | None = None
+
+    @classmethod
+    def create(cls, runs_dir: Path, manifest: RunManifest) -> RunWriter:
+        folder = runs_dir / manifest.eval / manifest.id
+        folder.mkdir(parents=True, exist_ok=False)
+        writer = cls(folder, manifest)
+        writer.write_manifest()
+        writer._results = open(folder / RESULTS, "a", encoding="utf-8")  # noqa: SIM115
+        return writer
+
+    def write_manifest(self) -> None:
+        atomic_write(self.folder / MANIFEST, self.manifest.model_dump_json(indent=2) + "\n")
+
+    def append(self, record: dict[str, Any]) -> None:
+        assert self._results is not None, "RunWriter.create opens the results file"
+        self._results.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._results.flush()
+
+    def close(self) -> None:
+        if self._results is not None:
+            self._results.close()
+            self._results = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run folder and its manifest."""
+
+    path: Path
+    manifest: RunManifest
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+
+def read_manifest(folder: Path) -> RunManifest:
+    path = folder / MANIFEST
+    try:
+        return RunManifest.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise NotFoundError("not a run folder (no run.json)", path=folder) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise DataError(
+            f"run.json is not a valid run manifest: {'.'.join(map(str, first['loc']))}: {first['msg']}",
+            path=path,
+        ) from None
+
+
+def read_results(folder: Path) -> list[dict[str, Any]]:
+    """Every complete line of results.jsonl; a torn last line (a killed writer) is skipped."""
+    path = folder / RESULTS
+    if not path.exists():
+        return []
+    records = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.endswith("\n"):
+                break  # the writer was killed mid-line
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                raise DataError(f"line {number} is not JSON", path=path, line=number) from None
+    return records
+
+
+def list_runs(runs_dir: Path, eval_name: str | None = None) -> list[RunInfo]:
+    """Runs under `runs_dir` (of one eval when given), oldest first."""
+    if not runs_dir.is_dir():
+        return []
+    folders = [runs_dir / eval_name] if eval_name else sorted(p for p in runs_dir.iterdir() if p.is_dir())
+    runs = []
+    for eval_dir in folders:
+        if not eval_dir.is_dir():
+            continue
+        for folder in eval_dir.iterdir():
+            if (folder / MANIFEST).is_file():
+                try:
+                    runs.append(RunInfo(folder, read_manifest(folder)))
+                except DataError:
+                    continue
+    return sorted(runs, key=lambda r: (r.manifest.started_at, r.id))
+
+
+def find_run(runs_dir: Path, ref: str) -> RunInfo:
+    """A run named by id (or a unique prefix of one), by folder path, by `latest`,
+    or by an eval name (its newest run)."""
+    as_path = Path(ref)
+    if (as_path / MANIFEST).is_file():
+        return RunInfo(as_path, read_manifest(as_path))
+    runs = list_runs(runs_dir)
+    if not runs:
+        raise NotFoundError(f"no runs yet in {runs_dir}", hint="start one with `gitevals run EVAL`")
+    if ref == "latest":
+        return runs[-1]
+    by_eval = [r for r in runs if r.manifest.eval == ref]
+    if by_eval:
+        return by_eval[-1]
+    matches = [r for r in runs if r.id.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise NotFoundError(
+            f"{ref!r} matches {len(matches)} runs", hint="give more characters of the run id"
+        )
+    raise NotFoundError(
+        f"no run {ref!r}",
+        hint=did_you_mean(ref, [r.id for r in runs] + [r.manifest.eval for r in runs])
+        or "list runs with `gitevals runs list`",
+    )

@@ -1,0 +1,311 @@
+"""Running items against a target and scoring them: `run_evals` / `arun_evals`.
+
+Concurrency is a fixed pool of worker tasks pulling item x trial pairs from
+one iterator, so ten thousand items cost ten thousand small results, not ten
+thousand waiting tasks. A target error, a timeout or a failing scorer is
+recorded on its item and the run goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from .datasets import Dataset, DatasetItem, make_item
+from .models import Summary
+from .scorers import BoundScorer, ScorerError, ScorerInput, resolve_scorer
+from .summary import summarize
+from .targets import Target, TargetCall, TargetError, TargetResult, resolve_target
+
+__all__ = ["EvalResult", "ItemResult", "arun_evals", "execute", "run_evals"]
+
+OnItemComplete = Callable[["ItemResult"], "Awaitable[None] | None"]
+_MAX_BACKOFF_S = 5.0
+
+
+@dataclass
+class ItemResult:
+    """The outcome of one item x trial: output or error, and its scores."""
+
+    item: DatasetItem
+    trial: int
+    output: Any
+    error: dict[str, Any] | None
+    latency_ms: float
+    attempts: int
+    scores: dict[str, dict[str, Any]]
+    started_at: str
+    usage: dict[str, float] | None = None
+    trajectory: list[dict[str, Any]] | None = None
+    metadata: dict[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        """No error, and every scorer passed."""
+        return self.error is None and all(s.get("passed") for s in self.scores.values())
+
+    def to_record(self) -> dict[str, Any]:
+        """This result as one line of results.jsonl (see `models.ResultLine`)."""
+        item = self.item
+        record: dict[str, Any] = {
+            "item_id": item.id,
+            "trial": self.trial,
+            "input": item.input,
+            "expected": item.expected,
+            "context": dict(item.context),
+            "input_hash": item.input_hash,
+            "expected_hash": item.expected_hash,
+            "hash": item.hash,
+            "output": self.output,
+            "error": self.error,
+            "latency_ms": self.latency_ms,
+            "attempts": self.attempts,
+            "scores": self.scores,
+            "started_at": self.started_at,
+        }
+        for key in ("usage", "trajectory", "metadata"):
+            value = getattr(self, key)
+            if value is not None:
+                record[key] = value
+        return record
+
+
+@dataclass
+class EvalResult:
+    """What a run returns: mean score per scorer, the summary and every item's result."""
+
+    scores: dict[str, float | None]
+    summary: Summary
+    items: list[ItemResult] = field(default_factory=list)
+
+
+def run_evals(
+    target: Any,
+    data: Iterable[Any] | Dataset,
+    scorers: Sequence[Any] = (),
+    *,
+    target_options: Mapping[str, Any] | None = None,
+    concurrency: int = 1,
+    trials: int = 1,
+    timeout_s: float | None = None,
+    retries: int = 0,
+    on_item_complete: OnItemComplete | None = None,
+) -> EvalResult:
+    """Run every item of `data` against `target` and score the outputs.
+
+    `target` is a function (sync or async), an agent object with `run`,
+    `generate`, `invoke` or `ainvoke`, or a `module:attr` string. `data` holds
+    mappings with `input` and optionally `expected` (or `ground_truth`),
+    `context` and `id`, or `DatasetItem`s, or a `Dataset`. `scorers` are
+    built-in names, scorer objects or functions.
+    """
+    return anyio.run(
+        lambda: arun_evals(
+            target,
+            data,
+            scorers,
+            target_options=target_options,
+            concurrency=concurrency,
+            trials=trials,
+            timeout_s=timeout_s,
+            retries=retries,
+            on_item_complete=on_item_complete,
+        )
+    )
+
+
+async def arun_evals(
+    target: Any,
+    data: Iterable[Any] | Dataset,
+    scorers: Sequence[Any] = (),
+    *,
+    target_options: Mapping[str, Any] | None = None,
+    concurrency: int = 1,
+    trials: int = 1,
+    timeout_s: float | None = None,
+    retries: int = 0,
+    on_item_complete: OnItemComplete | None = None,
+) -> EvalResult:
+    """The async form of `run_evals`."""
+    options = dict(target_options or {})
+    if concurrency < 1 or trials < 1 or retries < 0:
+        raise ValueError("concurrency and trials must be at least 1, retries at least 0")
+    bound = [resolve_scorer(s) for s in scorers]
+    names = [s.name for s in bound]
+    if len(set(names)) != len(names):
+        raise ValueError(f"scorer names must be unique, got {names}")
+    return await execute(
+        as_items(data),
+        resolve_target(target, options=options),
+        bound,
+        target_options=options,
+        concurrency=concurrency,
+        trials=trials,
+        timeout_s=timeout_s,
+        retries=retries,
+        on_item_complete=on_item_complete,
+    )
+
+
+def as_items(data: Iterable[Any] | Dataset) -> list[DatasetItem]:
+    """DatasetItems from a Dataset or from plain mappings (ids assigned by position)."""
+    if isinstance(data, Dataset):
+        return list(data.items)
+    items = []
+    for index, raw in enumerate(data):
+        if isinstance(raw, DatasetItem):
+            items.append(raw)
+            continue
+        if not isinstance(raw, Mapping) or "input" not in raw:
+            raise ValueError(f"data item {index} must be a mapping with an 'input' key")
+        fields = dict(raw)
+        if "ground_truth" in fields:
+            fields["expected"] = fields.pop("ground_truth")
+        item_id = str(fields.pop("id", None) or f"item-{index}")
+        items.append(make_item(item_id, **fields))
+    ids = [item.id for item in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError("data items must have unique ids")
+    return items
+
+
+async def execute(
+    items: Sequence[DatasetItem],
+    target: Target,
+    scorers: Sequence[BoundScorer],
+    *,
+    target_options: Mapping[str, Any] | None = None,
+    concurrency: int = 1,
+    trials: int = 1,
+    timeout_s: float | None = None,
+    retries: int = 0,
+    on_item_complete: OnItemComplete | None = None,
+) -> EvalResult:
+    """Run resolved items, target and scorers; the engine under every entry point."""
+    started = time.perf_counter()
+    options = dict(target_options or {})
+    pairs = iter([(item, trial) for item in items for trial in range(trials)])
+    results: list[ItemResult] = []
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(limiter.total_tokens, concurrency)
+
+    async def worker() -> None:
+        for item, trial in pairs:
+            result = await _run_one(item, trial, target, scorers, options, timeout_s, retries)
+            results.append(result)
+            if on_item_complete is not None:
+                done = on_item_complete(result)
+                if done is not None:
+                    await done
+
+    async with anyio.create_task_group() as group:
+        for _ in range(max(1, min(concurrency, len(items) * trials))):
+            group.start_soon(worker)
+    summary = summarize(
+        results,
+        scorer_names=[s.name for s in scorers],
+        total_items=len(items),
+        trials=trials,
+        duration_s=time.perf_counter() - started,
+    )
+    return EvalResult({name: s.mean for name, s in summary.scores.items()}, summary, results)
+
+
+async def _run_one(
+    item: DatasetItem,
+    trial: int,
+    target: Target,
+    scorers: Sequence[BoundScorer],
+    options: Mapping[str, Any],
+    timeout_s: float | None,
+    retries: int,
+) -> ItemResult:
+    started_at = datetime.now(timezone.utc).isoformat()
+    merged = {**options, **item.start_options} if item.start_options else options
+    call = TargetCall(item.input, merged, item.id, item.context, item.request_context)
+    attempts = 0
+    while True:
+        attempts += 1
+        began = time.perf_counter()
+        result, error = await _call(target, call, timeout_s)
+        latency_ms = round((time.perf_counter() - began) * 1000, 3)
+        if error is None or attempts > retries:
+            break
+        await anyio.sleep(min(0.1 * 2 ** (attempts - 1), _MAX_BACKOFF_S))
+    scores = {} if result is None else await _score_all(scorers, item, result, merged)
+    return ItemResult(
+        item=item,
+        trial=trial,
+        output=None if result is None else result.output,
+        error=error,
+        latency_ms=latency_ms,
+        attempts=attempts,
+        scores=scores,
+        started_at=started_at,
+        usage=None if result is None else result.usage,
+        trajectory=None if result is None else result.trajectory,
+        metadata=None if result is None else result.metadata,
+    )
+
+
+async def _call(
+    target: Target, call: TargetCall, timeout_s: float | None
+) -> tuple[TargetResult | None, dict[str, Any] | None]:
+    try:
+        if timeout_s is None:
+            return await target(call), None
+        with anyio.fail_after(timeout_s):
+            return await target(call), None
+    except TimeoutError:
+        return None, {"type": "timeout", "message": f"no answer within {timeout_s:g} s"}
+    except TargetError as exc:
+        error = {"type": exc.kind, "message": str(exc)}
+        if exc.stderr:
+            error["stderr"] = exc.stderr
+        return None, error
+    except Exception as exc:
+        return None, {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
+
+
+async def _score_all(
+    scorers: Sequence[BoundScorer],
+    item: DatasetItem,
+    result: TargetResult,
+    options: Mapping[str, Any],
+) -> dict[str, dict[str, Any]]:
+    if not scorers:
+        return {}
+    sample = ScorerInput(
+        input=item.input,
+        output=result.output,
+        expected=item.expected,
+        context=item.context,
+        trajectory=result.trajectory,
+        expected_trajectory=item.expected_trajectory,
+        target_options=options,
+        item_id=item.id,
+    )
+    return {scorer.name: await _score_one(scorer, sample) for scorer in scorers}
+
+
+async def _score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
+    try:
+        score = await scorer(sample)
+    except ScorerError as exc:
+        return _score_error("ScorerError", str(exc))
+    except Exception as exc:
+        return _score_error(type(exc).__name__, str(exc) or type(exc).__name__)
+    record: dict[str, Any] = {"value": score.value, "passed": score.passed, "reason": score.reason}
+    if score.details:
+        record["details"] = score.details
+    return record
+
+
+def _score_error(kind: str, message: str) -> dict[str, Any]:
+    return {"value": None, "passed": None, "reason": None, "error": {"type": kind, "message": message}}

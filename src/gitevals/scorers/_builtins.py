@@ -1,0 +1,192 @@
+"""Built-in scorers. Each is a factory: options in, scoring function out."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Callable
+from typing import Any
+
+from .._hashing import canonical_json
+from ._base import Score, ScorerError, ScorerInput
+
+__all__ = ["BUILTINS"]
+
+ScoreFn = Callable[[ScorerInput], Score]
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else canonical_json(value)
+
+
+def _need_expected(sample: ScorerInput, scorer: str) -> Any:
+    if sample.expected is None:
+        raise ScorerError(f"{scorer} needs `expected` on the item, and this item has none")
+    return sample.expected
+
+
+def _normalise(text: str, *, case_sensitive: bool, strip: bool) -> str:
+    if strip:
+        text = " ".join(text.split())
+    return text if case_sensitive else text.casefold()
+
+
+def exact_match(*, case_sensitive: bool = True, strip: bool = True) -> ScoreFn:
+    """1 when the output equals `expected` (strings compared after trimming whitespace)."""
+
+    def score(sample: ScorerInput) -> Score:
+        expected = _need_expected(sample, "exact_match")
+        if sample.output == expected and type(sample.output) is type(expected):
+            return Score(1.0)
+        got = _normalise(_text(sample.output), case_sensitive=case_sensitive, strip=strip)
+        want = _normalise(_text(expected), case_sensitive=case_sensitive, strip=strip)
+        if got == want:
+            return Score(1.0)
+        return Score(0.0, f"expected {_short(want)}, got {_short(got)}")
+
+    return score
+
+
+def contains(*, value: str | list[str] | None = None, case_sensitive: bool = False) -> ScoreFn:
+    """The fraction of `value` (or of `expected`) strings found in the output."""
+
+    def score(sample: ScorerInput) -> Score:
+        needles = value if value is not None else _need_expected(sample, "contains")
+        needles = [needles] if not isinstance(needles, list) else needles
+        if not needles:
+            raise ScorerError("contains needs at least one string to look for")
+        haystack = _normalise(_text(sample.output), case_sensitive=case_sensitive, strip=False)
+        missing = [
+            n for n in needles if _normalise(_text(n), case_sensitive=case_sensitive, strip=False) not in haystack
+        ]
+        found = len(needles) - len(missing)
+        reason = None if not missing else "missing " + ", ".join(repr(m) for m in missing)
+        return Score(found / len(needles), reason)
+
+    return score
+
+
+_FLAGS = {"ignorecase": re.IGNORECASE, "multiline": re.MULTILINE, "dotall": re.DOTALL}
+
+
+def regex(*, pattern: str, flags: list[str] | None = None, full: bool = False) -> ScoreFn:
+    """1 when the output matches `pattern` (anywhere, or wholly with `full: true`)."""
+    bits = 0
+    for flag in flags or []:
+        if flag.lower() not in _FLAGS:
+            raise ScorerError(f"unknown regex flag {flag!r}; use {', '.join(_FLAGS)}")
+        bits |= _FLAGS[flag.lower()]
+    try:
+        compiled = re.compile(pattern, bits)
+    except re.error as exc:
+        raise ScorerError(f"bad regex {pattern!r}: {exc}") from None
+    match = compiled.fullmatch if full else compiled.search
+
+    def score(sample: ScorerInput) -> Score:
+        if match(_text(sample.output)):
+            return Score(1.0)
+        return Score(0.0, f"no match for /{pattern}/")
+
+    return score
+
+
+def _as_json(output: Any) -> Any:
+    if isinstance(output, str):
+        return json.loads(output)
+    return output
+
+
+def json_valid() -> ScoreFn:
+    """1 when the output is JSON: a string that parses, or a structured value."""
+
+    def score(sample: ScorerInput) -> Score:
+        try:
+            _as_json(sample.output)
+        except ValueError as exc:
+            return Score(0.0, f"not valid JSON: {exc}")
+        return Score(1.0)
+
+    return score
+
+
+def json_schema(*, schema: dict[str, Any]) -> ScoreFn:
+    """1 when the output (parsed when it is a string) satisfies a JSON Schema."""
+    import jsonschema
+
+    validator_cls = jsonschema.validators.validator_for(schema)
+    try:
+        validator_cls.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise ScorerError(f"not a valid JSON Schema: {exc.message}") from None
+    validator = validator_cls(schema)
+
+    def score(sample: ScorerInput) -> Score:
+        try:
+            value = _as_json(sample.output)
+        except ValueError as exc:
+            return Score(0.0, f"not valid JSON: {exc}")
+        error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        if error is None:
+            return Score(1.0)
+        where = "".join(f"[{p!r}]" for p in error.absolute_path) or "output"
+        return Score(0.0, f"{where}: {error.message}")
+
+    return score
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool):
+        raise ScorerError(f"{what} is a boolean, not a number")
+    if isinstance(value, (int, float)):
+        return float(value)
+    found = _NUMBER_RE.search(_text(value))
+    if found is None:
+        raise ScorerError(f"{what} holds no number: {_short(_text(value))}")
+    return float(found.group())
+
+
+def numeric_close(*, tolerance: float = 0.0, rel_tolerance: float = 0.0) -> ScoreFn:
+    """1 when the output's number is within `tolerance` (absolute) or
+    `rel_tolerance` (relative) of `expected`."""
+
+    def score(sample: ScorerInput) -> Score:
+        want = _number(_need_expected(sample, "numeric_close"), "expected")
+        try:
+            got = _number(sample.output, "the output")
+        except ScorerError as exc:
+            return Score(0.0, str(exc))
+        if math.isclose(got, want, rel_tol=rel_tolerance, abs_tol=tolerance):
+            return Score(1.0)
+        return Score(0.0, f"expected {want:g}, got {got:g}", details={"delta": got - want})
+
+    return score
+
+
+def similarity(*, case_sensitive: bool = False) -> ScoreFn:
+    """How alike the output and `expected` are as text (difflib's ratio, 0 to 1)."""
+
+    def score(sample: ScorerInput) -> Score:
+        want = _normalise(_text(_need_expected(sample, "similarity")), case_sensitive=case_sensitive, strip=True)
+        got = _normalise(_text(sample.output), case_sensitive=case_sensitive, strip=True)
+        return Score(round(difflib.SequenceMatcher(None, got, want).ratio(), 6))
+
+    return score
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+BUILTINS: dict[str, Callable[..., ScoreFn]] = {
+    "exact_match": exact_match,
+    "contains": contains,
+    "regex": regex,
+    "json_valid": json_valid,
+    "json_schema": json_schema,
+    "numeric_close": numeric_close,
+    "similarity": similarity,
+}
+"""Built-in scorer name -> factory taking the scorer's options as keywords."""

@@ -1,0 +1,49 @@
+"""What a target is: one item's input in, a TargetResult out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+__all__ = ["Target", "TargetCall", "TargetError", "TargetResult"]
+
+
+@dataclass(frozen=True)
+class TargetCall:
+    """One call of a target: the item's input and the options for this call."""
+
+    input: Any
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """The eval's target_options with the item's start_options merged over them."""
+    item_id: str | None = None
+    context: Mapping[str, Any] = field(default_factory=dict)
+    request_context: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    """What a target produced. Python targets may return one to report more than the output."""
+
+    output: Any
+    trajectory: list[dict[str, Any]] | None = None
+    usage: dict[str, float] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class TargetError(Exception):
+    """A target call failed in a way worth recording with details (exit status, stderr)."""
+
+    def __init__(self, message: str, *, kind: str = "target_error", stderr: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.stderr = stderr
+
+
+@runtime_checkable
+class Target(Protocol):
+    """What the runner calls. `name` identifies it in records."""
+
+    name: str
+
+    async def __call__(self, call: TargetCall) -> TargetResult: ...
