@@ -100,7 +100,8 @@ def _describe(err: dict[str, Any], loc: tuple[Any, ...], model: type[BaseModel])
         hint = did_you_mean(key, allowed) if allowed else None
         return f"unknown key {key!r}" + (f" in {_dotted(loc[:-1])}" if loc[:-1] else ""), hint
     if kind == "missing":
-        return f"missing required key {where!r}", f"add `{loc[-1]}:`"
+        parent = f" in {_dotted(loc[:-1])}" if loc[:-1] else ""
+        return f"missing required key {loc[-1]!r}{parent}", f"add `{loc[-1]}:`"
     if kind == "union_tag_invalid":
         expected = err.get("ctx", {}).get("expected_tags", "")
         return f"{where}: unknown type {err['input']!r}", f"use one of: {expected}"

@@ -8,6 +8,7 @@ wrong, so they come from a second, round-trip parse done only then.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -58,14 +59,22 @@ def parse_problem(exc: YAMLError, path: Path | str) -> Problem:
     what = exc.problem or str(exc)
     hint = "fix the YAML syntax at that position"
     if "constructor for the tag" in what:
-        tag = what.rsplit("tag", 1)[-1].strip(" '")
-        what = f"the tag {tag!r} is not allowed"
+        found = re.search(r"'([^']+)'", what)
+        tag = found.group(1).replace("tag:yaml.org,2002:", "!!") if found else "?"
+        what = f"the tag {tag} is not allowed"
         hint = "only plain YAML is read (no tags that build Python objects); remove the tag"
     elif "duplicate key" in what:
         hint = "each key may appear once in a mapping; remove or rename one"
+    elif exc.context and exc.context_mark is not None and _position(exc.context_mark) != _position(mark):
+        start = exc.context_mark
+        what += f" ({exc.context} that starts at line {start.line + 1}, column {start.column + 1})"
     line = mark.line + 1 if mark is not None else None
     col = mark.column + 1 if mark is not None else None
     return Problem(what, path, line, col, hint)
+
+
+def _position(mark: Any) -> tuple[int, int] | None:
+    return None if mark is None else (mark.line, mark.column)
 
 
 def _round_trip(text: str) -> Any:

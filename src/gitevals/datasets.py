@@ -107,13 +107,12 @@ def load_dataset(path: Path | str, name: str | None = None) -> Dataset:
             col=1,
             hint="start the file with `items:` and list the test cases under it",
         )
-    problems = _id_problems(data.get("items"), path, text)
+    problems = _id_problems(data.get("items"), path, text) + _schema_problems(data, path, text)
     try:
         parsed = DatasetFile.model_validate(data)
     except ValidationError as exc:
         problems += validation_problems(exc, DatasetFile, path, text)
         raise DataError(problems=_sorted(problems)) from None
-    problems += _schema_problems(parsed, path, text)
     if problems:
         raise DataError(problems=_sorted(problems))
     items = tuple(
@@ -192,11 +191,16 @@ def _id_problems(items: Any, path: Path, text: str) -> list[Problem]:
     return problems
 
 
-def _schema_problems(parsed: DatasetFile, path: Path, text: str) -> list[Problem]:
-    """Items whose input or expected break the dataset's JSON Schemas."""
-    checks = [("input", parsed.input_schema), ("expected", parsed.expected_schema)]
-    checks = [(key, schema) for key, schema in checks if schema is not None]
-    if not checks:
+def _schema_problems(data: dict[str, Any], path: Path, text: str) -> list[Problem]:
+    """Items whose input or expected break the dataset's JSON Schemas.
+
+    Works on the raw data so that these are reported along with every other
+    problem of the file, not after they are fixed.
+    """
+    items = data.get("items")
+    checks = [(key, data.get(f"{key}_schema")) for key in ("input", "expected")]
+    checks = [(key, schema) for key, schema in checks if isinstance(schema, dict)]
+    if not checks or not isinstance(items, list):
         return []
     import jsonschema  # only datasets with schemas pay for the import
 
@@ -212,11 +216,10 @@ def _schema_problems(parsed: DatasetFile, path: Path, text: str) -> list[Problem
             )
             continue
         validator = validator_cls(schema)
-        for index, item in enumerate(parsed.items):
-            value = getattr(item, key)
-            if key == "expected" and value is None:
-                continue
-            error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+        for index, raw in enumerate(items):
+            if not isinstance(raw, dict) or raw.get(key) is None:
+                continue  # a missing input is reported by the model check
+            error = jsonschema.exceptions.best_match(validator.iter_errors(raw[key]))
             if error is None:
                 continue
             inner = list(error.absolute_path)
@@ -224,7 +227,7 @@ def _schema_problems(parsed: DatasetFile, path: Path, text: str) -> list[Problem
             where = key + "".join(f"[{p!r}]" for p in inner)
             problems.append(
                 Problem(
-                    f"item {item.id or index + 1}: {where} breaks {key}_schema: {error.message}",
+                    f"item {raw.get('id') or index + 1}: {where} breaks {key}_schema: {error.message}",
                     path,
                     line,
                     col,

@@ -1,0 +1,28 @@
+# `make demo` and `make test` work on a fresh clone: each creates .venv when it
+# is missing and installs the project into it first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: demo test bench schemas clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
+
+test: $(INSTALLED)
+	$(PY) -m pytest
+
+bench: $(INSTALLED)
+	$(PY) bench/run.py
+
+schemas: $(INSTALLED)
+	$(VENV)/bin/gitevals schema --write schemas
+
+clean:
+	rm -rf $(VENV) .pytest_cache

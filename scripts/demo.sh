@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The demo: copy example-evals/ to a temporary folder, make it a git repository
+# with one commit (every commit is a dataset version), and run the eval there.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/gitevals-demo.XXXXXX")"
+cp -R "$here/example-evals/." "$work/"
+cd "$work"
+git init --quiet
+git add --all
+git -c user.name="gitevals demo" -c user.email="demo@example.invalid" commit --quiet -m "Example support-bot evals"
+
+echo "== gitevals dataset list"
+gitevals dataset list
+echo
+echo "== gitevals run support-qa"
+gitevals run support-qa
+echo
+echo "== gitevals runs list"
+gitevals runs list
+echo
+echo "The demo project is in $work"
+echo "Its results are in $work/runs/support-qa/; try: gitevals -C $work runs show latest"
