@@ -65,8 +65,15 @@ def validation_problems(
     """One Problem per pydantic error, located in `text`."""
     problems = []
     seen: set[tuple[Any, ...]] = set()
-    for err in exc.errors():
-        loc = tuple(prefix) + _clean_loc(err["loc"])
+    errors = exc.errors()
+    # A value that fits no member of a union gets one error per member; the
+    # "not a string" one (from the `module:attr` shorthand) only adds noise
+    # when another member explains the problem better.
+    located = [(tuple(prefix) + _clean_loc(err["loc"]), err) for err in errors]
+    explained = {loc for loc, err in located if err["type"] != "string_type"}
+    for loc, err in located:
+        if err["type"] == "string_type" and loc in explained:
+            continue
         message, hint = _describe(err, loc, model)
         key = (loc, message)
         if key in seen:
@@ -104,7 +111,8 @@ def _describe(err: dict[str, Any], loc: tuple[Any, ...], model: type[BaseModel])
         return f"missing required key {loc[-1]!r}{parent}", f"add `{loc[-1]}:`"
     if kind == "union_tag_invalid":
         expected = err.get("ctx", {}).get("expected_tags", "")
-        return f"{where}: unknown type {err['input']!r}", f"use one of: {expected}"
+        tag = err.get("ctx", {}).get("tag", err["input"])
+        return f"{where}: unknown type {tag!r}", f"use one of: {expected}"
     return f"{where or 'file'}: {err['msg']}", None
 
 

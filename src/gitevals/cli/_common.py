@@ -68,7 +68,10 @@ def is_interactive() -> bool:
 def console() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=not is_interactive())
+    if is_interactive():
+        return Console(highlight=False)
+    # Logs and pipes: wide enough that tables are not folded into two lines.
+    return Console(highlight=False, width=200)
 
 
 def err_console() -> Console:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -150,7 +149,7 @@ def _number(value: Any, what: str) -> float:
 
 def numeric_close(*, tolerance: float = 0.0, rel_tolerance: float = 0.0) -> ScoreFn:
     """1 when the output's number is within `tolerance` (absolute) or
-    `rel_tolerance` (relative) of `expected`."""
+    `rel_tolerance` (a fraction of `expected`) of `expected`."""
 
     def score(sample: ScorerInput) -> Score:
         want = _number(_need_expected(sample, "numeric_close"), "expected")
@@ -158,7 +157,7 @@ def numeric_close(*, tolerance: float = 0.0, rel_tolerance: float = 0.0) -> Scor
             got = _number(sample.output, "the output")
         except ScorerError as exc:
             return Score(0.0, str(exc))
-        if math.isclose(got, want, rel_tol=rel_tolerance, abs_tol=tolerance):
+        if abs(got - want) <= max(tolerance, rel_tolerance * abs(want)):
             return Score(1.0)
         return Score(0.0, f"expected {want:g}, got {got:g}", details={"delta": got - want})
 

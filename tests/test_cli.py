@@ -1,0 +1,234 @@
+"""The CLI against real projects in temporary git repositories."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gitevals.cli import cli
+from gitevals.models import ResultLine, RunManifest
+
+from .conftest import ProjectDir, git
+
+EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
+
+
+def invoke(project: ProjectDir, *args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, ["-C", str(project.root), *args], catch_exceptions=False)
+
+
+def only_run(project: ProjectDir, eval_name: str = "support") -> Path:
+    [folder] = (project.root / "runs" / eval_name).iterdir()
+    return folder
+
+
+def test_run_writes_manifest_and_results(support_project: ProjectDir) -> None:
+    result = invoke(support_project, "run", "support")
+    assert result.exit_code == 0, result.output
+    folder = only_run(support_project)
+    manifest = RunManifest.model_validate_json((folder / "run.json").read_text())
+    assert manifest.status == "completed" and manifest.eval == "support" and manifest.dataset == "support"
+    assert manifest.git is not None
+    assert manifest.git.commit == git(support_project.root, "rev-parse", "HEAD")
+    assert manifest.git.branch == "main" and manifest.git.dirty is False
+    assert manifest.dataset_blob_sha == git(support_project.root, "rev-parse", "HEAD:datasets/support.yaml")
+    assert manifest.summary is not None and manifest.summary.total_items == 3
+    assert manifest.summary.scores["has-answer"].mean == pytest.approx(2 / 3)
+    assert [g.passed for g in manifest.gates] == [True]
+    lines = (folder / "results.jsonl").read_text().splitlines()
+    records = [ResultLine.model_validate_json(line) for line in lines]
+    assert sorted(r.item_id for r in records) == ["opening-hours", "refund-window", "unknown-topic"]
+    refund = next(r for r in records if r.item_id == "refund-window")
+    assert refund.output == "You can ask for a refund within 30 days."
+    assert refund.scores["has-answer"].value == 1.0 and refund.scores["has-answer"].passed is True
+    assert len(refund.input_hash) == 64 and refund.expected == "30 days"
+    # the end of the output names the failing item, the summary and the gate
+    assert "unknown-topic" in result.output and "missing 'we accept'" in result.output
+    assert "PASS has-answer mean 0.667 >= 0.5" in result.output
+    assert f"runs/support/{folder.name}/" in result.output
+
+
+def test_failing_threshold_exits_1(support_project: ProjectDir) -> None:
+    support_project.write(
+        "evals/strict.yaml",
+        """
+        dataset: support
+        target: support_agent:answer
+        scorers: [{type: contains, name: has-answer}]
+        thresholds: {has-answer: {mean: 0.9, pass_rate: 0.5}}
+        """,
+    )
+    result = invoke(support_project, "run", "strict")
+    assert result.exit_code == 1
+    assert "FAIL has-answer mean 0.667 >= 0.9" in result.output
+    assert "PASS has-answer pass_rate 0.667 >= 0.5" in result.output
+
+
+def test_every_item_erroring_exits_1(support_project: ProjectDir) -> None:
+    support_project.write("evals/broken.yaml", "dataset: support\ntarget: support_agent:broken\n")
+    result = invoke(support_project, "run", "broken")
+    assert result.exit_code == 1
+    assert "RuntimeError: model unavailable" in result.output
+    assert "3 items: 0 completed, 3 target errors" in result.output
+
+
+def test_uncommitted_dataset_is_recorded_as_dirty(support_project: ProjectDir) -> None:
+    path = support_project.root / "datasets/support.yaml"
+    path.write_text(path.read_text() + "  - {id: new-one, input: 'refund?', expected: 30 days}\n")
+    assert invoke(support_project, "run", "support").exit_code == 0
+    manifest = RunManifest.model_validate_json((only_run(support_project) / "run.json").read_text())
+    assert manifest.git is not None and manifest.git.dirty is True
+    assert manifest.git.dirty_paths == ["datasets/support.yaml"]
+    assert manifest.summary is not None and manifest.summary.total_items == 4
+
+
+def test_outside_git_records_null(project: ProjectDir) -> None:
+    project.write("agent_mod.py", "def run(x):\n    return x\n")
+    project.write("datasets/d.yaml", "items:\n  - {id: a, input: x, expected: x}\n")
+    project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:run\nscorers: [exact_match]\n")
+    env_ceiling = {"GIT_CEILING_DIRECTORIES": str(project.root.parent)}
+    done = subprocess.run([EXE, "run", "e"], cwd=project.root, env={**os.environ, **env_ceiling}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((only_run(project, "e") / "run.json").read_text())
+    assert manifest["git"] is None and manifest["status"] == "completed"
+
+
+def test_tag_filter_and_concurrency_override(support_project: ProjectDir) -> None:
+    result = invoke(support_project, "run", "support", "--tag", "billing", "--concurrency", "1")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((only_run(support_project) / "run.json").read_text())
+    assert manifest["tags"] == ["billing"] and manifest["config"]["concurrency"] == 1
+    assert manifest["summary"]["total_items"] == 2
+    typo = invoke(support_project, "run", "support", "--tag", "biling")
+    assert typo.exit_code == 2 and "did you mean 'billing'" in typo.output
+
+
+def test_eval_tags_and_trials_from_the_file(support_project: ProjectDir) -> None:
+    support_project.write(
+        "evals/general.yaml",
+        "dataset: support\ntarget: support_agent:answer_async\ntags: [general]\ntrials: 2\nscorers: [contains]\n",
+    )
+    assert invoke(support_project, "run", "general").exit_code == 0
+    lines = (only_run(support_project, "general") / "results.jsonl").read_text().splitlines()
+    assert sorted((json.loads(x)["item_id"], json.loads(x)["trial"]) for x in lines) == [
+        ("opening-hours", 0),
+        ("opening-hours", 1),
+    ]
+
+
+def test_config_errors_are_located_and_exit_2(support_project: ProjectDir) -> None:
+    support_project.write(
+        "evals/bad.yaml",
+        """
+        dataset: suport
+        target: support_agent:answr
+        scorers:
+          - exact_mach
+          - {type: contains, vaule: x}
+        """,
+    )
+    done = subprocess.run([EXE, "-C", str(support_project.root), "run", "bad"], capture_output=True, text=True)
+    assert done.returncode == 2
+    path = support_project.root / "evals/bad.yaml"
+    assert "Traceback" not in done.stderr
+    for expected in (
+        f"{path}:1:1: no dataset named 'suport'",
+        "did you mean 'support'?",
+        f"{path}:2:1: 'support_agent' has no attribute 'answr'",
+        "did you mean 'answer'?",
+        f"{path}:4:5: unknown scorer 'exact_mach'",
+        f"{path}:5:5: scorer 'contains' has no option 'vaule'",
+    ):
+        assert expected in done.stderr, done.stderr
+    assert not (support_project.root / "runs").exists()  # nothing ran
+
+
+def test_unknown_key_and_type_errors_in_eval(support_project: ProjectDir) -> None:
+    support_project.write("evals/keys.yaml", "dataset: support\ntarget: support_agent:answer\nconcurency: 3\n")
+    result = invoke(support_project, "run", "keys")
+    assert result.exit_code == 2
+    assert "keys.yaml:3:1: unknown key 'concurency'" in result.output and "did you mean 'concurrency'" in result.output
+    support_project.write("evals/types.yaml", "dataset: support\ntarget: {type: rest, url: x}\ntrials: 0\n")
+    result = invoke(support_project, "run", "types")
+    assert result.exit_code == 2
+    assert "unknown type 'rest'" in result.output and "types.yaml:3:1: trials: Input should be greater than or equal to 1" in result.output
+
+
+def test_broken_target_module_names_its_file_and_line(support_project: ProjectDir) -> None:
+    support_project.write("bad_agent.py", "x = 1\nraise ImportError('needs an API key')\n")
+    support_project.write("evals/imp.yaml", "dataset: support\ntarget: bad_agent:run\n")
+    result = invoke(support_project, "run", "imp")
+    assert result.exit_code == 2
+    assert "bad_agent.py:2: importing target 'bad_agent:run' raised ImportError: needs an API key" in result.output
+    support_project.write("syntax_agent.py", "def run(x)\n    return x\n")
+    support_project.write("evals/syn.yaml", "dataset: support\ntarget: syntax_agent:run\n")
+    result = invoke(support_project, "run", "syn")
+    assert result.exit_code == 2 and "syntax_agent.py:1:" in result.output and "syntax error" in result.output
+
+
+def test_bad_dataset_stops_the_run_with_every_problem(support_project: ProjectDir) -> None:
+    support_project.write("datasets/support.yaml", "items:\n  - input: a\n  - id: x y\n    input: b\n")
+    result = invoke(support_project, "run", "support")
+    assert result.exit_code == 2
+    assert "support.yaml:2:5: item 1 has no id" in result.output
+    assert "support.yaml:3:5: id 'x y' has characters outside" in result.output
+
+
+def test_runs_list_and_show(support_project: ProjectDir) -> None:
+    assert "no runs yet" in invoke(support_project, "runs", "list").output
+    invoke(support_project, "run", "support")
+    run_id = only_run(support_project).name
+    listed = invoke(support_project, "runs", "list", "support")
+    assert run_id in listed.output and "has-answer 0.67" in listed.output
+    commit = git(support_project.root, "rev-parse", "HEAD")[:8]
+    assert commit in listed.output
+    for ref in (run_id, run_id[:12], "latest", "support", str(only_run(support_project))):
+        shown = invoke(support_project, "runs", "show", ref)
+        assert shown.exit_code == 0 and run_id in shown.output and "unknown-topic" in shown.output, ref
+    as_json = json.loads(invoke(support_project, "runs", "show", run_id, "--json").output)
+    assert as_json["manifest"]["id"] == run_id and len(as_json["results"]) == 3
+    missing = invoke(support_project, "runs", "show", "nope")
+    assert missing.exit_code == 2 and "no run 'nope'" in missing.output
+
+
+def test_dataset_commands(support_project: ProjectDir) -> None:
+    listed = invoke(support_project, "dataset", "list")
+    assert "support" in listed.output and "billing, general" in listed.output
+    shown = invoke(support_project, "dataset", "show", "support", "--tag", "general")
+    assert "opening-hours" in shown.output and "refund-window" not in shown.output
+    lines = invoke(support_project, "dataset", "show", "support", "--json").output.splitlines()
+    assert json.loads(lines[0])["id"] == "refund-window" and len(json.loads(lines[0])["hash"]) == 64
+    ok = invoke(support_project, "dataset", "validate")
+    assert ok.exit_code == 0 and "ok support: 3 items" in ok.output
+    support_project.write("datasets/broken.yaml", "items:\n  - {id: a}\n")
+    bad = invoke(support_project, "dataset", "validate")
+    assert bad.exit_code == 2 and "broken.yaml:2:5: missing required key 'input'" in bad.output
+    assert "invalid" in invoke(support_project, "dataset", "list").output
+
+
+def test_project_root_is_found_from_a_subfolder(support_project: ProjectDir) -> None:
+    sub = support_project.root / "deep" / "er"
+    sub.mkdir(parents=True)
+    done = subprocess.run([EXE, "dataset", "list"], cwd=sub, capture_output=True, text=True)
+    assert done.returncode == 0 and "support" in done.stdout
+
+
+def test_unknown_command_suggests() -> None:
+    result = CliRunner().invoke(cli, ["runn"])
+    assert result.exit_code == 2 and "did you mean 'run' or 'runs'?" in result.output
+
+
+def test_plain_progress_lines_in_ci(support_project: ProjectDir) -> None:
+    done = subprocess.run(
+        [EXE, "run", "support"], cwd=support_project.root, capture_output=True, text=True, env={**os.environ, "CI": "true"}
+    )
+    assert done.returncode == 0
+    assert "[3/3] 2 passed, 1 failed, 0 errors" in done.stdout
+    assert "\x1b[" not in done.stdout  # no terminal escapes in logs

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gitevals.datasets import load_dataset, make_item
+from gitevals.errors import DataError
+
+
+def write(tmp_path: Path, text: str, name: str = "qa.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems_of(path: Path) -> list[str]:
+    with pytest.raises(DataError) as caught:
+        load_dataset(path)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_loads_items_with_hashes_and_tags(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "description: d\nitems:\n"
+        "  - id: a\n    input: {q: hi}\n    expected: [1, 2]\n    context: {tags: [x, y]}\n"
+        "  - id: b\n    input: plain\n",
+    )
+    data = load_dataset(path)
+    assert data.name == "qa"
+    assert [i.id for i in data.items] == ["a", "b"]
+    a = data.items[0]
+    canonical = json.dumps({"q": "hi"}, sort_keys=True, separators=(",", ":"))
+    assert a.input_hash == hashlib.sha256(canonical.encode()).hexdigest()
+    assert a.expected_hash == hashlib.sha256(b"[1,2]").hexdigest()
+    assert a.tags == ["x", "y"]
+    assert data.items[1].expected is None
+    assert data.with_tags(["y"]).items == (a,)
+    assert data.with_tags([]).items == data.items
+
+
+def test_hash_changes_with_each_part_and_not_with_key_order() -> None:
+    base = make_item("a", {"x": 1, "y": 2}, "out", context={"tags": ["t"]})
+    same = make_item("a", {"y": 2, "x": 1}, "out", context={"tags": ["t"]})
+    assert base.hash == same.hash and base.input_hash == same.input_hash
+    assert make_item("a", {"x": 1, "y": 3}, "out", context={"tags": ["t"]}).input_hash != base.input_hash
+    assert make_item("a", {"x": 1, "y": 2}, "OUT", context={"tags": ["t"]}).expected_hash != base.expected_hash
+    changed_context = make_item("a", {"x": 1, "y": 2}, "out", context={"tags": ["u"]})
+    assert changed_context.hash != base.hash and changed_context.input_hash == base.input_hash
+
+
+def test_blob_sha_matches_git(tmp_path: Path) -> None:
+    path = write(tmp_path, "items:\n  - {id: a, input: x}\n")
+    git_sha = subprocess.run(["git", "hash-object", str(path)], capture_output=True, text=True, check=True)
+    assert load_dataset(path).blob_sha == git_sha.stdout.strip()
+
+
+def test_dataset_hash_changes_when_an_item_changes(tmp_path: Path) -> None:
+    one = load_dataset(write(tmp_path, "items:\n  - {id: a, input: x}\n", "one.yaml"))
+    two = load_dataset(write(tmp_path, "items:\n  - {id: a, input: y}\n", "two.yaml"))
+    again = load_dataset(write(tmp_path, "# a comment\nitems:\n  - {id: a, input: x}\n", "three.yaml"))
+    assert one.hash != two.hash
+    assert one.hash == again.hash  # comments are not content
+
+
+def test_every_problem_of_a_file_is_reported_with_its_position(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "input_schema: {type: string}\n"  # 1
+        "itemz: []\n"  # 2
+        "items:\n"  # 3
+        "  - id: a\n"  # 4
+        "    input: hi\n"  # 5
+        "  - input: no id\n"  # 6
+        "  - id: a\n"  # 7
+        "    input: dup\n"  # 8
+        "  - id: bad id!\n"  # 9
+        "    input: x\n"  # 10
+        "  - id: n\n"  # 11
+        "    input: 42\n"  # 12
+        "  - id: m\n"  # 13
+        "    inptu: typo\n",  # 14
+    )
+    found = problems_of(path)
+    assert found[0].startswith(f"{path}:2:1: unknown key 'itemz'") and "did you mean 'items'" in found[0]
+    expected_starts = [
+        f"{path}:6:5: item 2 has no id",
+        f"{path}:7:5: duplicate id 'a' (first used on line 4)",
+        f"{path}:9:5: id 'bad id!' has characters outside",
+        f"{path}:12:5: item n: input breaks input_schema: 42 is not of type 'string'",
+        f"{path}:13:5: missing required key 'input' in items[5]",
+        f"{path}:14:5: unknown key 'inptu' in items[5]",
+    ]
+    for start in expected_starts:
+        assert any(p.startswith(start) for p in found), (start, found)
+    assert len(found) == 7
+    assert all("hint:" in p for p in found if "breaks" not in p)
+
+
+def test_python_tags_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "items:\n  - id: a\n    input: !!python/object/apply:os.system [echo hacked]\n")
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:3:12: the tag !!python/object/apply:os.system is not allowed")
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
+    path = write(tmp_path, "items:\n  - id: a\n    input: [1, 2\n  - id: b\n")
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:4:")
+    assert "starts at line 3" in problem
+
+
+def test_duplicate_keys_are_an_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "items:\n  - id: a\n    input: x\n    input: y\n")
+    [problem] = problems_of(path)
+    assert f"{path}:4:5" in problem and "duplicate key" in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- a\n- b\n", "a dataset file is a mapping"),
+        ("items: nope\n", "items: Input should be a valid list"),
+        ("items:\n  - just a string\n", "items[0]: Input should be a valid dictionary"),
+        ("expected_schema: {type: nonsense}\nitems: []\n", "expected_schema is not a valid JSON Schema"),
+    ],
+)
+def test_wrong_shapes_are_explained(tmp_path: Path, text: str, message: str) -> None:
+    found = problems_of(write(tmp_path, text))
+    assert any(message in p for p in found), found
+
+
+def test_expected_schema_is_checked_only_where_expected_is_given(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "expected_schema: {type: object, required: [answer]}\nitems:\n"
+        "  - {id: a, input: x}\n"
+        "  - id: b\n    input: y\n    expected: {answr: 1}\n",
+    )
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:6:5: item b: expected breaks expected_schema: 'answer' is a required")
+
+
+def test_numbers_dates_and_bom(tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes("\ufeffitems:\n  - id: 7\n    input: 2026-01-01\n".encode())
+    [item] = load_dataset(path).items
+    assert item.id == "7"
+    assert item.input == "2026-01-01"  # a date stays the text it was, never a datetime
+
+
+def test_missing_and_empty_files(tmp_path: Path) -> None:
+    [problem] = problems_of(tmp_path / "absent.yaml")
+    assert "file not found" in problem
+    assert load_dataset(write(tmp_path, "")).items == ()
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin.yaml"
+    path.write_bytes("items:\n  - {id: a, input: caf\xe9}\n".encode("latin-1"))
+    [problem] = problems_of(path)
+    assert "not UTF-8" in problem and "save the file as UTF-8" in problem

@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from gitevals import ScorerInput, TargetResult, arun_evals, run_evals
+from gitevals.errors import ConfigError
+from gitevals.runner import ItemResult
+
+DATA = [
+    {"id": "a", "input": "hello", "expected": "HELLO"},
+    {"id": "b", "input": "world", "ground_truth": "WORLD"},
+    {"id": "c", "input": "x", "expected": "nope"},
+]
+
+
+def upper(text: str) -> str:
+    return text.upper()
+
+
+def test_sync_function_with_builtin_scorer() -> None:
+    result = run_evals(upper, DATA, ["exact_match"])
+    assert result.scores == {"exact_match": pytest.approx(2 / 3)}
+    s = result.summary
+    assert (s.total_items, s.completed, s.errors) == (3, 3, 0)
+    assert s.scores["exact_match"].n == 3 and s.scores["exact_match"].pass_rate == pytest.approx(2 / 3)
+    assert s.scores["exact_match"].stderr == pytest.approx(1 / 3)
+    by_id = {r.item.id: r for r in result.items}
+    assert by_id["b"].item.expected == "WORLD"  # ground_truth is an alias
+    assert by_id["c"].passed is False and by_id["a"].passed is True
+
+
+def test_async_function_and_agent_objects() -> None:
+    async def shout(text: str) -> str:
+        await anyio.sleep(0)
+        return text.upper()
+
+    class Agent:
+        def generate(self, text: str) -> str:
+            return text.upper()
+
+    class LangChainLike:
+        async def ainvoke(self, text: str) -> str:
+            return text.upper()
+
+        def invoke(self, text: str) -> str:
+            raise AssertionError("the async method is preferred")
+
+    for target in (shout, Agent(), LangChainLike(), Agent):
+        assert run_evals(target, DATA, ["exact_match"]).summary.completed == 3
+
+
+def test_target_options_arrive_as_keywords_and_item_start_options_win() -> None:
+    seen: list[tuple[str, int]] = []
+
+    def target(text: str, *, max_steps: int = 1, style: str = "plain") -> str:
+        seen.append((style, max_steps))
+        return text
+
+    data = [{"id": "a", "input": "x"}, {"id": "b", "input": "y", "start_options": {"max_steps": 9}}]
+    run_evals(target, data, target_options={"style": "bold", "max_steps": 3})
+    assert sorted(seen) == [("bold", 3), ("bold", 9)]
+    with pytest.raises(ConfigError, match="does not take the option 'temperature'") as caught:
+        run_evals(target, data, target_options={"temperature": 0})
+    assert "max_steps, style" in str(caught.value)
+
+
+def test_target_result_carries_usage_and_metadata() -> None:
+    def target(text: str) -> TargetResult:
+        return TargetResult(output=text, usage={"input_tokens": 3, "output_tokens": 2}, metadata={"model": "fake"})
+
+    result = run_evals(target, DATA)
+    assert result.summary.usage == {"input_tokens": 9, "output_tokens": 6}
+    record = result.items[0].to_record()
+    assert record["metadata"] == {"model": "fake"} and record["usage"]["input_tokens"] == 3
+
+
+def test_concurrency_is_respected_and_used() -> None:
+    in_flight = peak = 0
+
+    async def target(text: str) -> str:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await anyio.sleep(0.01)
+        in_flight -= 1
+        return text
+
+    data = [{"input": str(i)} for i in range(40)]
+    started = time.perf_counter()
+    result = run_evals(target, data, concurrency=8)
+    assert peak == 8
+    assert result.summary.completed == 40
+    assert time.perf_counter() - started < 40 * 0.01  # really concurrent
+
+
+def test_sync_targets_run_in_worker_threads() -> None:
+    threads: set[int] = set()
+    barrier = threading.Barrier(4, timeout=5)
+
+    def target(text: str) -> str:
+        threads.add(threading.get_ident())
+        barrier.wait()  # only passes if four calls run at the same time
+        return text
+
+    result = run_evals(target, [{"input": str(i)} for i in range(4)], concurrency=4)
+    assert result.summary.errors == 0
+    assert len(threads) == 4 and threading.get_ident() not in threads
+
+
+def test_errors_and_timeouts_are_recorded_and_the_run_goes_on() -> None:
+    async def target(text: str) -> str:
+        if text == "boom":
+            raise ValueError("model said no")
+        if text == "slow":
+            await anyio.sleep(5)
+        return text
+
+    data = [{"id": "ok", "input": "fine", "expected": "fine"}, {"id": "e", "input": "boom"}, {"id": "t", "input": "slow"}]
+    started = time.perf_counter()
+    result = run_evals(target, data, ["exact_match"], timeout_s=0.2, concurrency=3)
+    assert time.perf_counter() - started < 2
+    by_id = {r.item.id: r for r in result.items}
+    assert by_id["e"].error == {"type": "ValueError", "message": "model said no"}
+    assert by_id["t"].error is not None and by_id["t"].error["type"] == "timeout"
+    assert by_id["e"].scores == {} and by_id["ok"].scores["exact_match"]["value"] == 1.0
+    assert (result.summary.completed, result.summary.errors) == (1, 2)
+    assert result.summary.scores["exact_match"].n == 1  # errored items are not scored as 0
+
+
+def test_retries_until_success() -> None:
+    calls = {"n": 0}
+
+    def flaky(text: str) -> str:
+        calls["n"] += 1
+        if calls["n"] < 3:
+            raise ConnectionError("reset")
+        return text
+
+    result = run_evals(flaky, [{"input": "x"}], retries=2)
+    assert result.items[0].error is None and result.items[0].attempts == 3
+    calls["n"] = 0
+    failed = run_evals(flaky, [{"input": "x"}], retries=1)
+    assert failed.items[0].error is not None and failed.items[0].attempts == 2
+
+
+def test_a_failing_scorer_is_an_error_for_that_scorer_only() -> None:
+    def picky(sample: ScorerInput) -> float:
+        if sample.output == "X":
+            raise KeyError("no rubric")
+        return 1.0
+
+    result = run_evals(upper, DATA, [picky, "exact_match"])
+    by_id = {r.item.id: r for r in result.items}
+    assert by_id["c"].scores["picky"]["error"] == {"type": "KeyError", "message": "'no rubric'"}
+    assert by_id["c"].scores["picky"]["value"] is None
+    assert by_id["c"].scores["exact_match"]["value"] == 0.0
+    summary = result.summary.scores["picky"]
+    assert (summary.mean, summary.n, summary.errors) == (1.0, 2, 1)
+
+
+def test_on_item_complete_sees_every_result_as_it_finishes() -> None:
+    seen: list[ItemResult] = []
+
+    async def callback(result: ItemResult) -> None:
+        seen.append(result)
+
+    run_evals(upper, DATA, ["exact_match"], on_item_complete=callback, concurrency=2)
+    assert sorted(r.item.id for r in seen) == ["a", "b", "c"]
+    assert all("exact_match" in r.scores for r in seen)
+
+
+def test_trials_run_every_item_n_times() -> None:
+    result = run_evals(upper, DATA, ["exact_match"], trials=3)
+    assert len(result.items) == 9
+    assert sorted((r.item.id, r.trial) for r in result.items)[:3] == [("a", 0), ("a", 1), ("a", 2)]
+    assert result.summary.trials == 3 and result.summary.scores["exact_match"].n == 9
+
+
+def test_module_attr_target(tmp_path: Path) -> None:
+    (tmp_path / "echo_mod.py").write_text("def echo(x):\n    return x\n")
+    sys.path.insert(0, str(tmp_path))
+    assert run_evals("echo_mod:echo", [{"input": 1, "expected": 1}], ["exact_match"]).scores["exact_match"] == 1.0
+
+
+def test_bad_data_and_arguments() -> None:
+    with pytest.raises(ValueError, match="'input' key"):
+        run_evals(upper, [{"question": "x"}])
+    with pytest.raises(ValueError, match="unique ids"):
+        run_evals(upper, [{"id": "a", "input": "x"}, {"id": "a", "input": "y"}])
+    with pytest.raises(ValueError, match="scorer names must be unique"):
+        run_evals(upper, DATA, ["exact_match", "exact_match"])
+    with pytest.raises(ValueError, match="concurrency"):
+        run_evals(upper, DATA, concurrency=0)
+
+
+async def test_arun_evals_inside_a_running_loop() -> None:
+    result = await arun_evals(upper, DATA, ["exact_match"], concurrency=3)
+    assert result.summary.completed == 3
