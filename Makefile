@@ -23,6 +23,7 @@ bench: $(INSTALLED)
 
 schemas: $(INSTALLED)
 	$(VENV)/bin/gitevals schema --write schemas
+	$(VENV)/bin/gitevals schema --write example-evals/schemas
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
 import click
 
 from ._common import EXIT_FAILED, EXIT_INTERRUPTED, console, get_project, is_interactive
@@ -40,6 +44,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
             f"[bold]{plan.dataset.name}[/], concurrency {plan.concurrency} -> {folder_holder[0]}/"
         )
 
+    _interrupt_on_signals()
     try:
         with progress:
             outcome = anyio.run(
@@ -48,9 +53,20 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     except KeyboardInterrupt:
         where = folder_holder[0] if folder_holder else "runs/"
         out.print(f"[yellow]interrupted[/]: finished items are kept in {where}/")
-        ctx.exit(EXIT_INTERRUPTED)
+        out.file.flush()
+        sys.stderr.flush()
+        # A sync target abandoned mid-call still holds a worker thread that the
+        # interpreter would wait for at exit; the run is recorded, so leave now.
+        os._exit(EXIT_INTERRUPTED)
     failures = [r.to_record() for r in outcome.result.items if not r.passed]
     out.print(render_run_end(outcome.manifest, failures, folder_holder[0]))
     summary = outcome.manifest.summary
     if not outcome.passed or (summary is not None and summary.completed == 0):
         ctx.exit(EXIT_FAILED)
+
+
+def _interrupt_on_signals() -> None:
+    """Ctrl-C and SIGTERM both stop the run gracefully, even when the shell that
+    started us ignores SIGINT (as it does for background jobs)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))
