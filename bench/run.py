@@ -47,7 +47,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 ERR = Console(stderr=True, highlight=False)
-OUT = Console(highlight=False)
+OUT = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
 
 # --- workload parameters -----------------------------------------------------
 
@@ -406,6 +406,7 @@ def main() -> int:
     load_wall = med(p.wall_s for p, _ in loads)
     load_with_import = med(f["import_s"] + f["load_s"] for _, f in loads)
     load_alone = med(f["load_s"] for _, f in loads)
+    load_rss = max(p.maxrss_mb for p, _ in loads)
 
     rows = [
         Row("gitevals --help (median of 5)", _s(help_s), f"< {HELP_MAX_S:g} s", ok=help_s < HELP_MAX_S),
@@ -453,6 +454,7 @@ def main() -> int:
         ),
         Row(f"load_dataset {LOAD_ITEMS} items, load alone", _s(load_alone), f"< {LOAD_MAX_S:g} s", ok=load_alone < LOAD_MAX_S),
         Row("load_dataset whole process (interpreter included)", _s(load_wall), "", "", ""),
+        Row("load_dataset process peak RSS (max over rounds)", f"{load_rss:.1f} MB", "", "", ""),
     ]
     render(
         rows,

@@ -165,6 +165,21 @@ def test_a_failing_scorer_is_an_error_for_that_scorer_only() -> None:
     assert (summary.mean, summary.n, summary.errors) == (1.0, 2, 1)
 
 
+def test_scorers_that_do_not_apply_are_skipped_not_failed() -> None:
+    data = [{"id": "with", "input": "a", "expected": "A"}, {"id": "without", "input": "b"}]
+
+    def only_long(sample: ScorerInput) -> float | None:
+        return None if len(sample.output) < 2 else 1.0
+
+    result = run_evals(upper, data, ["exact_match", only_long])
+    without = next(r for r in result.items if r.item.id == "without")
+    assert without.scores["exact_match"]["skipped"] is True and without.passed is True
+    assert without.scores["only_long"]["skipped"] is True
+    summary = result.summary.scores["exact_match"]
+    assert (summary.mean, summary.n, summary.skipped, summary.errors) == (1.0, 1, 1, 0)
+    assert result.summary.scores["only_long"].n == 0 and result.summary.scores["only_long"].mean is None
+
+
 def test_on_item_complete_sees_every_result_as_it_finishes() -> None:
     seen: list[ItemResult] = []
 

@@ -6,7 +6,7 @@ import anyio
 import pytest
 
 from gitevals.errors import ConfigError
-from gitevals.scorers import Score, ScorerError, ScorerInput, as_scorer, create_scorer, resolve_scorer
+from gitevals.scorers import NotApplicable, Score, ScorerError, ScorerInput, as_scorer, create_scorer, resolve_scorer
 
 
 def score(spec: Any, output: Any, expected: Any = None, **kwargs: Any) -> Score:
@@ -24,10 +24,10 @@ def test_exact_match() -> None:
     assert score("exact_match", 5, "5").value == 1.0
 
 
-def test_scorers_that_need_expected_raise_instead_of_scoring_zero() -> None:
+def test_scorers_that_need_expected_do_not_apply_instead_of_scoring_zero() -> None:
     for name in ("exact_match", "contains", "similarity", "numeric_close"):
         scorer = resolve_scorer(name)
-        with pytest.raises(ScorerError, match="needs `expected`"):
+        with pytest.raises(NotApplicable, match="compares with `expected`, and this item has none"):
             anyio.run(scorer, ScorerInput(input="q", output="x"))
 
 

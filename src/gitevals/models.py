@@ -247,6 +247,8 @@ class ScorerSummary(_Strict):
     """Fraction of computed scores that passed."""
     errors: int = 0
     """How many times the scorer itself failed (not counted in the mean)."""
+    skipped: int = 0
+    """How many outputs the scorer did not apply to (not counted in the mean)."""
 
 
 class Summary(_Strict):
@@ -346,6 +348,8 @@ class ScoreRecord(_Strict):
     """Anything else the scorer reported."""
     error: ErrorInfo | None = None
     """Why the scorer failed."""
+    skipped: bool = False
+    """The scorer does not apply to this item (e.g. it needs `expected`); `reason` says why."""
 
 
 class ResultLine(_Strict):

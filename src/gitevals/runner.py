@@ -19,7 +19,7 @@ import anyio.to_thread
 
 from .datasets import Dataset, DatasetItem, make_item
 from .models import Summary
-from .scorers import BoundScorer, ScorerError, ScorerInput, resolve_scorer
+from .scorers import BoundScorer, NotApplicable, ScorerError, ScorerInput, resolve_scorer
 from .summary import summarize
 from .targets import Target, TargetCall, TargetError, TargetResult, resolve_target
 
@@ -47,8 +47,8 @@ class ItemResult:
 
     @property
     def passed(self) -> bool:
-        """No error, and every scorer passed."""
-        return self.error is None and all(s.get("passed") for s in self.scores.values())
+        """No error, and every scorer that applied passed."""
+        return self.error is None and all(s.get("passed") or s.get("skipped") for s in self.scores.values())
 
     def to_record(self) -> dict[str, Any]:
         """This result as one line of results.jsonl (see `models.ResultLine`)."""
@@ -297,6 +297,8 @@ async def _score_all(
 async def _score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
     try:
         score = await scorer(sample)
+    except NotApplicable as exc:
+        return {"value": None, "passed": None, "reason": str(exc), "skipped": True}
     except ScorerError as exc:
         return _score_error("ScorerError", str(exc))
     except Exception as exc:

@@ -37,10 +37,11 @@ def summarize(
     trials: int,
     duration_s: float,
 ) -> Summary:
-    """Totals and per-scorer statistics. Scorer errors are counted, never averaged in."""
+    """Totals and per-scorer statistics. Scorer errors and skips are counted, never averaged in."""
     values: dict[str, list[float]] = {name: [] for name in scorer_names}
     passes = dict.fromkeys(scorer_names, 0)
     scorer_errors = dict.fromkeys(scorer_names, 0)
+    skipped = dict.fromkeys(scorer_names, 0)
     usage: dict[str, float] = {}
     completed = errors = 0
     for result in results:
@@ -53,7 +54,10 @@ def summarize(
                 usage[key] = usage.get(key, 0) + amount
         for name, score in result.scores.items():
             if name not in values:
-                values[name], passes[name], scorer_errors[name] = [], 0, 0
+                values[name], passes[name], scorer_errors[name], skipped[name] = [], 0, 0, 0
+            if score.get("skipped"):
+                skipped[name] += 1
+                continue
             if score.get("value") is None:
                 scorer_errors[name] += 1
                 continue
@@ -68,6 +72,7 @@ def summarize(
             n=len(found),
             pass_rate=passes[name] / len(found) if found else None,
             errors=scorer_errors[name],
+            skipped=skipped[name],
         )
     return Summary(
         total_items=total_items,

@@ -68,7 +68,7 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
         out.print(f"{len(records)} results recorded so far")
     if m.gates:
         out.print(render_gates(m.gates))
-    failing = render_items(records, limit=None if show_all else 10)
+    failing = render_items(records, limit=None if show_all else 10, more_hint="add --all to list them all")
     if failing.plain:
         out.print("[bold]Failing items[/]")
         out.print(failing)

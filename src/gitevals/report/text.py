@@ -38,6 +38,7 @@ def render_summary(summary: Summary) -> RenderableType:
     table.add_column("pass rate", justify="right")
     table.add_column("n", justify="right")
     table.add_column("errors", justify="right")
+    table.add_column("skipped", justify="right")
     for name, s in summary.scores.items():
         table.add_row(
             escape(name),
@@ -46,6 +47,7 @@ def render_summary(summary: Summary) -> RenderableType:
             "-" if s.pass_rate is None else f"{s.pass_rate:.0%}",
             str(s.n),
             str(s.errors) if s.errors else "",
+            str(s.skipped) if s.skipped else "",
         )
     trials = f" x {summary.trials} trials" if summary.trials > 1 else ""
     line = (
@@ -69,13 +71,16 @@ def render_gates(gates: Sequence[GateResult]) -> RenderableType:
 
 def record_passed(record: dict[str, Any]) -> bool:
     """Whether a results.jsonl record has no error and passed every scorer."""
-    return record.get("error") is None and all(s.get("passed") for s in record.get("scores", {}).values())
+    scores = record.get("scores", {}).values()
+    return record.get("error") is None and all(s.get("passed") or s.get("skipped") for s in scores)
 
 
-def render_items(records: Iterable[dict[str, Any]], limit: int | None = _FAILURES_SHOWN) -> RenderableType:
-    """Errored and failing records with the scorers that failed and why."""
+def render_items(
+    records: Iterable[dict[str, Any]], limit: int | None = _FAILURES_SHOWN, more_hint: str = ""
+) -> RenderableType:
+    """Errored and failing records, by item id, with the scorers that failed and why."""
     lines = []
-    bad = [r for r in records if not record_passed(r)]
+    bad = sorted((r for r in records if not record_passed(r)), key=lambda r: (r["item_id"], r.get("trial", 0)))
     for record in bad[:limit] if limit else bad:
         trial = f" (trial {record['trial']})" if record.get("trial") else ""
         head = f"[bold]{escape(record['item_id'])}[/]{trial}"
@@ -84,7 +89,7 @@ def render_items(records: Iterable[dict[str, Any]], limit: int | None = _FAILURE
             lines.append(f"{head} [yellow]error[/] {escape(error['type'])}: {escape(short(error['message'], 100))}")
             continue
         for name, score in record.get("scores", {}).items():
-            if score.get("passed"):
+            if score.get("passed") or score.get("skipped"):
                 continue
             if score.get("error"):
                 lines.append(f"{head} [yellow]{escape(name)} failed to score[/]: {escape(score['error']['message'])}")
@@ -92,7 +97,7 @@ def render_items(records: Iterable[dict[str, Any]], limit: int | None = _FAILURE
                 why = f": {escape(short(score['reason'], 100))}" if score.get("reason") else ""
                 lines.append(f"{head} [red]{escape(name)} {score['value']:.2f}[/]{why}")
     if limit and len(bad) > limit:
-        lines.append(f"... and {len(bad) - limit} more")
+        lines.append(f"... and {len(bad) - limit} more" + (f" ({escape(more_hint)})" if more_hint else ""))
     return Text.from_markup("\n".join(lines))
 
 
@@ -100,7 +105,8 @@ def render_run_end(manifest: RunManifest, failures: Sequence[dict[str, Any]], fo
     """What `gitevals run` prints at the end: failing items, the summary, the gates."""
     parts: list[RenderableType] = []
     if failures:
-        parts += [Text("Failing items", style="bold"), render_items(failures), Text("")]
+        hint = f"all of them: gitevals runs show {manifest.id} --all"
+        parts += [Text("Failing items", style="bold"), render_items(failures, more_hint=hint), Text("")]
     if manifest.summary is not None:
         parts.append(render_summary(manifest.summary))
     if manifest.gates:

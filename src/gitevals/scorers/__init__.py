@@ -1,6 +1,6 @@
 """Scorers: what judges an output. Built-ins, `create_scorer`, and the protocol."""
 
-from ._base import DEFAULT_THRESHOLD, BoundScorer, Score, Scorer, ScorerError, ScorerInput, as_scorer
+from ._base import DEFAULT_THRESHOLD, BoundScorer, NotApplicable, Score, Scorer, ScorerError, ScorerInput, as_scorer
 from ._builtins import BUILTINS
 from ._create import ScoringContext, StepScorer, create_scorer
 from ._resolve import resolve_scorer
@@ -9,6 +9,7 @@ __all__ = [
     "BUILTINS",
     "DEFAULT_THRESHOLD",
     "BoundScorer",
+    "NotApplicable",
     "Score",
     "Scorer",
     "ScorerError",

@@ -11,6 +11,7 @@ from typing import Any, Protocol, runtime_checkable
 __all__ = [
     "DEFAULT_THRESHOLD",
     "BoundScorer",
+    "NotApplicable",
     "Score",
     "Scorer",
     "ScorerError",
@@ -52,10 +53,16 @@ class Score:
 
 
 class ScorerError(Exception):
-    """A scorer could not score this output (bad options, missing `expected`, ...).
+    """A scorer could not score this output (bad options, unreadable output, ...).
 
     Recorded as an error on the item's score, never as a silent 0.
     """
+
+
+class NotApplicable(Exception):
+    """This scorer does not apply to this item (say, it compares with `expected`
+    and the item has none). Recorded as skipped: not a pass, a fail or an error.
+    A scorer function may also return None to say so."""
 
 
 @runtime_checkable
@@ -63,7 +70,8 @@ class Scorer(Protocol):
     """What users implement: an (async) callable from ScorerInput to a Score.
 
     A plain function works too; it may return a Score, a number, a bool or a
-    mapping with `value` (and `reason`, `passed`, `details`).
+    mapping with `value` (and `reason`, `passed`, `details`), or None when it
+    does not apply to the item.
     """
 
     def __call__(self, sample: ScorerInput) -> Score | Awaitable[Score]: ...
@@ -96,6 +104,8 @@ class BoundScorer:
 
 def to_score(result: Any) -> Score:
     """Normalise what a scorer returned; anything outside [0, 1] is an error."""
+    if result is None:
+        raise NotApplicable("the scorer returned None")
     if isinstance(result, Score):
         score = result
     elif isinstance(result, bool):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._hashing import canonical_json
-from ._base import Score, ScorerError, ScorerInput
+from ._base import NotApplicable, Score, ScorerError, ScorerInput
 
 __all__ = ["BUILTINS"]
 
@@ -23,7 +23,7 @@ def _text(value: Any) -> str:
 
 def _need_expected(sample: ScorerInput, scorer: str) -> Any:
     if sample.expected is None:
-        raise ScorerError(f"{scorer} needs `expected` on the item, and this item has none")
+        raise NotApplicable(f"{scorer} compares with `expected`, and this item has none")
     return sample.expected
 
 
