@@ -46,7 +46,7 @@ _ensure_environment()
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-ERR = Console(stderr=True, highlight=False)
+ERR = Console(stderr=True, highlight=False, soft_wrap=True)
 OUT = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
 
 # --- workload parameters -----------------------------------------------------

@@ -154,3 +154,12 @@ def test_every_model_has_a_schema_with_field_docs() -> None:
     assert set(schemas) == {"project", "dataset", "eval", "run", "result"}
     item = schemas["dataset"]["$defs"]["DatasetItemModel"]["properties"]
     assert "stable forever" in item["id"]["description"]
+
+
+def test_public_names_resolve() -> None:
+    import gitevals
+
+    for name in gitevals.__all__:
+        assert getattr(gitevals, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        gitevals.nope  # noqa: B018

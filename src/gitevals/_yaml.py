@@ -1,14 +1,14 @@
 """Reading YAML safely and fast, and finding the line of any node when it is wrong.
 
-Files are read with ruamel.yaml's safe loader on its C parser (no tag that builds
-Python objects is ever honoured). Positions are only needed when something is
+Files are read with ruamel.yaml's C parser, and values are built from its
+events by `_fastyaml` (no tag that builds Python objects is ever honoured). Positions are only needed when something is
 wrong, so they come from a second, round-trip parse done only then.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from ._fastyaml import construct
 from .errors import Problem
 
 __all__ = ["YamlProblem", "load_yaml", "locate", "parse_problem"]
@@ -40,7 +41,8 @@ def load_yaml(text: str, path: Path | str) -> Any:
     error class that fits the file.
     """
     try:
-        return _safe_yaml().load(text)
+        yaml = _safe_yaml()
+        return construct(yaml.parse(text), yaml.constructor)
     except YAMLError as exc:
         raise YamlProblem(parse_problem(exc, path)) from None
 
