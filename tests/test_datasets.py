@@ -37,6 +37,8 @@ def test_loads_items_with_hashes_and_tags(tmp_path: Path) -> None:
     canonical = json.dumps({"q": "hi"}, sort_keys=True, separators=(",", ":"))
     assert a.input_hash == hashlib.sha256(canonical.encode()).hexdigest()
     assert a.expected_hash == hashlib.sha256(b"[1,2]").hexdigest()
+    whole = {"input": a.input, "expected": a.expected, "context": a.context, "expected_trajectory": None}
+    assert a.hash == hashlib.sha256(json.dumps(whole, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
     assert a.tags == ["x", "y"]
     assert data.items[1].expected is None
     assert data.with_tags(["y"]).items == (a,)

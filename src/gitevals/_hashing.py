@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-__all__ = ["blob_sha", "canonical_json", "content_hash"]
+__all__ = ["blob_sha", "canonical_json", "content_hash", "sha256_hex"]
 
 
 def canonical_json(value: Any) -> str:
@@ -16,7 +16,11 @@ def canonical_json(value: Any) -> str:
 
 def content_hash(value: Any) -> str:
     """sha256 hex digest of `value`'s canonical JSON."""
-    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+    return sha256_hex(canonical_json(value))
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def blob_sha(data: bytes) -> str:

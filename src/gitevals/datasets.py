@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ._hashing import blob_sha, content_hash
+from ._hashing import blob_sha, canonical_json, content_hash, sha256_hex
 from ._validation import read_yaml_file, validation_problems
 from ._yaml import locate
 from .errors import DataError, Problem
@@ -44,22 +44,36 @@ class DatasetItem:
         return [tags] if isinstance(tags, str) else [str(t) for t in tags]
 
 
-def make_item(id: str, input: Any, expected: Any = None, **fields: Any) -> DatasetItem:
-    """A DatasetItem with its hashes computed."""
-    item = DatasetItem(id=id, input=input, expected=expected, **fields)
-    item_hash = content_hash(
-        {
-            "input": item.input,
-            "expected": item.expected,
-            "context": item.context,
-            "expected_trajectory": item.expected_trajectory,
-        }
+def make_item(
+    id: str,
+    input: Any,
+    expected: Any = None,
+    context: Mapping[str, Any] | None = None,
+    expected_trajectory: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> DatasetItem:
+    """A DatasetItem with its hashes computed.
+
+    `hash` is the sha256 of the canonical JSON of `{context, expected,
+    expected_trajectory, input}`; that text is assembled from the parts'
+    canonical JSON (keys in sorted order) so each part is serialised once.
+    """
+    context = context or {}
+    input_json, expected_json = canonical_json(input), canonical_json(expected)
+    whole = (
+        f'{{"context":{canonical_json(context)},"expected":{expected_json},'
+        f'"expected_trajectory":{canonical_json(expected_trajectory)},"input":{input_json}}}'
     )
-    return replace(
-        item,
-        input_hash=content_hash(item.input),
-        expected_hash=content_hash(item.expected),
-        hash=item_hash,
+    return DatasetItem(
+        id=id,
+        input=input,
+        expected=expected,
+        context=context,
+        expected_trajectory=expected_trajectory,
+        input_hash=sha256_hex(input_json),
+        expected_hash=sha256_hex(expected_json),
+        hash=sha256_hex(whole),
+        **fields,
     )
 
 

@@ -37,7 +37,7 @@ ID_PATTERN = r"^[A-Za-z0-9._-]+$"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # --- targets and scorers, as written in config -------------------------------
@@ -80,7 +80,7 @@ class ScorerConfig(BaseModel):
     Keys other than `type`, `name` and `threshold` are the scorer's options.
     """
 
-    model_config = ConfigDict(extra="allow", defer_build=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     type: str
     """A built-in scorer name, a name from `scorers:` in gitevals.yaml, or `module:attr`."""
@@ -143,7 +143,7 @@ class ProjectConfig(_Strict):
 class DatasetItemModel(_Strict):
     """One test case."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True, use_attribute_docstrings=True, coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="forbid", defer_build=True, coerce_numbers_to_str=True)
 
     id: str | None = None
     """Unique in the file, `[A-Za-z0-9._-]+`, and stable forever: it lines up

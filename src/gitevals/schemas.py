@@ -1,24 +1,67 @@
-"""JSON Schemas of the file formats, generated from `models`."""
+"""JSON Schemas of the file formats, generated from `models`.
+
+Field docstrings become the schemas' descriptions here rather than through
+pydantic's `use_attribute_docstrings`, which parses every model's source when
+the module is imported and would cost every command 45 ms.
+"""
 
 from __future__ import annotations
 
+import ast
+import inspect
 import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
+from . import models
 from .models import SCHEMA_MODELS
 
-__all__ = ["generate_schemas", "schema_text", "stale_schemas", "write_schemas"]
+__all__ = ["field_docstrings", "generate_schemas", "schema_text", "stale_schemas", "write_schemas"]
 
 
 def generate_schemas() -> dict[str, dict[str, Any]]:
     """Schema file stem -> JSON Schema."""
+    classes = {
+        name: cls
+        for name, cls in vars(models).items()
+        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__module__ == models.__name__
+    }
     schemas = {}
     for stem, model in SCHEMA_MODELS.items():
         schema = model.model_json_schema()
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        for definition in [schema, *schema.get("$defs", {}).values()]:
+            cls = classes.get(definition.get("title", ""))
+            if cls is not None:
+                _describe_fields(definition, cls)
         schemas[stem] = schema
     return schemas
+
+
+def _describe_fields(definition: dict[str, Any], cls: type[BaseModel]) -> None:
+    docs = field_docstrings(cls)
+    for name, prop in definition.get("properties", {}).items():
+        if name in docs:
+            prop.setdefault("description", docs[name])
+
+
+def field_docstrings(cls: type) -> dict[str, str]:
+    """The docstring written under each annotated attribute of `cls`."""
+    tree = ast.parse(inspect.cleandoc("\n" + inspect.getsource(cls)))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for node, after in zip(body, body[1:]):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = inspect.cleandoc(after.value.value)
+    return docs
 
 
 def schema_text(schema: dict[str, Any]) -> str:
