@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -31,10 +32,13 @@ class Tally:
 
 
 class PlainProgress:
-    """One line at every tenth of the run, for logs that are read later."""
+    """One line at every tenth of the run, for logs that are read later.
 
-    def __init__(self, console: Console, total: int) -> None:
-        self.console = console
+    Plain `echo` rather than rich, so that a run in CI starts without loading it.
+    """
+
+    def __init__(self, echo: Callable[[str], Any], total: int) -> None:
+        self.echo = echo
         self.tally = Tally(total)
         self._next_tenth = 1
 
@@ -51,7 +55,7 @@ class PlainProgress:
             while self._next_tenth * tally.total <= tally.done * 10:
                 self._next_tenth += 1
             width = len(str(tally.total))
-            self.console.print(f"  [{tally.done:>{width}}/{tally.total}] {tally.text()}")
+            self.echo(f"  [{tally.done:>{width}}/{tally.total}] {tally.text()}")
 
 
 class RichProgress:
@@ -72,6 +76,10 @@ class RichProgress:
             transient=True,
         )
         self._task = self._progress.add_task("run", total=total, counts="")
+        self._console = console
+
+    def echo(self, text: str) -> None:
+        self._console.print(text, markup=False)
 
     def __enter__(self) -> RichProgress:
         self._progress.start()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
+import threading
 
 import click
 
@@ -26,25 +28,29 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     import anyio
 
     from ..evals import arun_eval, plan_eval
-    from ..report.text import render_run_end
     from ._progress import PlainProgress, RichProgress
 
     project = get_project(ctx)
     plan = plan_eval(project, eval_name, tags=tags, concurrency=concurrency, trials=trials)
-    out = console()
     total = len(plan.dataset.items) * plan.trials
-    progress = (RichProgress if is_interactive() else PlainProgress)(out, total)
+    if is_interactive():
+        progress: RichProgress | PlainProgress = RichProgress(console(), total)
+    else:
+        progress = PlainProgress(click.echo, total)
     folder_holder: list[str] = []
 
     def started(folder, manifest) -> None:  # type: ignore[no-untyped-def]
         folder_holder.append(project.relative(folder))
         trials_text = f" x {plan.trials} trials" if plan.trials > 1 else ""
-        out.print(
-            f"[bold]{plan.name}[/]: {len(plan.dataset.items)} items{trials_text} from dataset "
-            f"[bold]{plan.dataset.name}[/], concurrency {plan.concurrency} -> {folder_holder[0]}/"
+        progress.echo(
+            f"{plan.name}: {len(plan.dataset.items)} items{trials_text} from dataset "
+            f"{plan.dataset.name}, concurrency {plan.concurrency} -> {folder_holder[0]}/"
         )
 
     _interrupt_on_signals()
+    # The report's imports (rich) are only needed at the end: load them while
+    # the items run, which is mostly waiting.
+    threading.Thread(target=importlib.import_module, args=("gitevals.report.text",), daemon=True).start()
     try:
         with progress:
             outcome = anyio.run(
@@ -52,14 +58,16 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
             )
     except KeyboardInterrupt:
         where = folder_holder[0] if folder_holder else "runs/"
-        out.print(f"[yellow]interrupted[/]: finished items are kept in {where}/")
-        out.file.flush()
+        progress.echo(f"interrupted: finished items are kept in {where}/")
+        sys.stdout.flush()
         sys.stderr.flush()
         # A sync target abandoned mid-call still holds a worker thread that the
         # interpreter would wait for at exit; the run is recorded, so leave now.
         os._exit(EXIT_INTERRUPTED)
+    from ..report.text import render_run_end
+
     failures = [r.to_record() for r in outcome.result.items if not r.passed]
-    out.print(render_run_end(outcome.manifest, failures, folder_holder[0]))
+    console().print(render_run_end(outcome.manifest, failures, folder_holder[0]))
     summary = outcome.manifest.summary
     if not outcome.passed or (summary is not None and summary.completed == 0):
         ctx.exit(EXIT_FAILED)
