@@ -38,7 +38,7 @@ def test_modified_staged_renamed_and_untracked_watched_files(project: ProjectDir
     project.git_init()
     a = project.write("a.yaml", "a: 1\n")
     b = project.write("b.yaml", "b: 1\n")
-    c = project.write("c.yaml", "c: 1\n")
+    project.write("c.yaml", "c: 1\n")
     project.write("unwatched.yaml", "x: 1\n")
     project.commit()
     a.write_text("a: 2\n")

@@ -70,7 +70,7 @@ class _Scalars:
             tag = self._resolve(text)
             if tag is None:
                 return text
-        if tag == _STR or tag == _TIMESTAMP:
+        if tag in (_STR, _TIMESTAMP):
             return text  # timestamps stay text: datetimes are not JSON
         if tag == _MERGE:
             return _MERGE_KEY

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from ._yaml import YamlProblem, load_yaml, locate
 from .errors import GitevalsError, Problem, did_you_mean
 
-__all__ = ["read_model", "read_yaml_file", "validation_problems"]
+__all__ = ["parse_yaml_bytes", "read_model", "read_yaml_file", "validation_problems"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -19,17 +19,24 @@ M = TypeVar("M", bound=BaseModel)
 def read_yaml_file(path: Path, error_cls: type[GitevalsError]) -> tuple[str, Any]:
     """The text and the parsed data of a YAML file; unreadable or bad YAML raises."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise error_cls("file not found", path=path) from None
+    except OSError as exc:
+        raise error_cls(f"cannot read the file: {exc.strerror}", path=path) from None
+    return parse_yaml_bytes(raw, path, error_cls)
+
+
+def parse_yaml_bytes(raw: bytes, path: Path | str, error_cls: type[GitevalsError]) -> tuple[str, Any]:
+    """The text and parsed data of YAML bytes (UTF-8, with or without BOM); `path` names them."""
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise error_cls(
             f"not UTF-8 text ({exc.reason} at byte {exc.start})",
             path=path,
             hint="save the file as UTF-8",
         ) from None
-    except OSError as exc:
-        raise error_cls(f"cannot read the file: {exc.strerror}", path=path) from None
     try:
         return text, load_yaml(text, path)
     except YamlProblem as exc:
@@ -58,7 +65,7 @@ def read_model(path: Path, model: type[M], error_cls: type[GitevalsError]) -> tu
 def validation_problems(
     exc: ValidationError,
     model: type[BaseModel],
-    path: Path,
+    path: Path | str,
     text: str,
     prefix: Sequence[str | int] = (),
 ) -> list[Problem]:

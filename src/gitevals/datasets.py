@@ -11,12 +11,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from ._hashing import blob_sha, canonical_json, content_hash, sha256_hex
-from ._validation import read_yaml_file, validation_problems
+from ._validation import parse_yaml_bytes, validation_problems
 from ._yaml import locate
 from .errors import DataError, Problem
 from .models import DatasetFile
 
-__all__ = ["Dataset", "DatasetItem", "load_dataset", "make_item"]
+__all__ = ["Dataset", "DatasetItem", "load_dataset", "make_item", "parse_dataset"]
 
 _ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 
@@ -110,7 +110,19 @@ class Dataset:
 def load_dataset(path: Path | str, name: str | None = None) -> Dataset:
     """Read and validate a dataset file; every problem in it is raised together."""
     path = Path(path)
-    text, data = read_yaml_file(path, DataError)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError("file not found", path=path) from None
+    except OSError as exc:
+        raise DataError(f"cannot read the file: {exc.strerror}", path=path) from None
+    return parse_dataset(raw, path, name or path.stem)
+
+
+def parse_dataset(raw: bytes, path: Path | str, name: str) -> Dataset:
+    """Validate a dataset file's bytes; `path` names them in messages (and may be
+    `file@commit` for a version read from git history)."""
+    text, data = parse_yaml_bytes(raw, path, DataError)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -144,17 +156,17 @@ def load_dataset(path: Path | str, name: str | None = None) -> Dataset:
         for raw in parsed.items
     )
     return Dataset(
-        name=name or path.stem,
+        name=name,
         items=items,
         description=parsed.description,
         input_schema=parsed.input_schema,
         expected_schema=parsed.expected_schema,
-        path=path,
-        blob_sha=blob_sha(path.read_bytes()),
+        path=path if isinstance(path, Path) else None,
+        blob_sha=blob_sha(raw),
     )
 
 
-def _id_problems(items: Any, path: Path, text: str) -> list[Problem]:
+def _id_problems(items: Any, path: Path | str, text: str) -> list[Problem]:
     """Missing, malformed and duplicate ids, each at its item."""
     if not isinstance(items, list):
         return []
@@ -205,7 +217,7 @@ def _id_problems(items: Any, path: Path, text: str) -> list[Problem]:
     return problems
 
 
-def _schema_problems(data: dict[str, Any], path: Path, text: str) -> list[Problem]:
+def _schema_problems(data: dict[str, Any], path: Path | str, text: str) -> list[Problem]:
     """Items whose input or expected break the dataset's JSON Schemas.
 
     Works on the raw data so that these are reported along with every other

@@ -1,26 +1,136 @@
 """Git, the only module that imports GitPython. Every answer is a plain typed value,
-and outside a repository (or without git installed) the answers are None."""
+and outside a repository (or without git installed) there is no repository: None."""
 
 from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
+from .errors import NotFoundError
 from .models import GitInfo
 
-__all__ = ["git_info", "init_repo", "open_repo"]
+__all__ = ["CommitInfo", "Repository", "git_info", "init_repo", "open_repo"]
 
 
-def open_repo(path: Path) -> Any | None:
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit, as people read it in a log."""
+
+    sha: str
+    date: str
+    """Author date, ISO 8601 in UTC."""
+    author: str
+    subject: str
+
+    @property
+    def short(self) -> str:
+        return self.sha[:8]
+
+
+class Repository:
+    """Read-only questions about one repository's history."""
+
+    def __init__(self, repo: Any) -> None:
+        self._repo = repo
+        self.root = Path(repo.working_tree_dir).resolve()
+
+    def close(self) -> None:
+        self._repo.close()
+
+    @property
+    def cache_dir(self) -> Path:
+        """A folder inside .git for gitevals' caches: local, never committed."""
+        return Path(self._repo.git_dir) / "gitevals"
+
+    def relative(self, path: Path) -> str | None:
+        """`path` relative to the repository root (posix), or None when outside it."""
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+
+    def head(self) -> str | None:
+        """HEAD's commit sha; None in a repository with no commits."""
+        head = self._repo.head
+        return head.commit.hexsha if head.is_valid() else None
+
+    def resolve(self, ref: str) -> str:
+        """The commit sha of any ref: `main`, `origin/main`, `HEAD~3`, a tag, a short sha."""
+        import git
+
+        try:
+            return self._repo.commit(ref).hexsha
+        except (git.BadName, git.BadObject, ValueError, IndexError):
+            raise NotFoundError(
+                f"{ref!r} is not a commit, branch or tag in {self.root}",
+                hint="check the name with `git log --oneline` or `git branch -a`",
+            ) from None
+
+    def show(self, commit: str, path: str) -> bytes | None:
+        """The content of `path` (repository-relative) at `commit`; None when absent."""
+        try:
+            blob = self._repo.commit(commit).tree / path
+        except KeyError:
+            return None
+        if blob.type != "blob":
+            return None
+        return blob.data_stream.read()
+
+    def blob_sha(self, commit: str, path: str) -> str | None:
+        """The blob sha of `path` at `commit`; None when absent."""
+        try:
+            return (self._repo.commit(commit).tree / path).hexsha
+        except KeyError:
+            return None
+
+    def folders(self, commit: str, path: str) -> list[str]:
+        """Names of the sub-folders of `path` at `commit` (empty when absent)."""
+        try:
+            tree = self._repo.commit(commit).tree / path
+        except KeyError:
+            return []
+        return [sub.name for sub in getattr(tree, "trees", [])]
+
+    def log(self, path: str, since: str | None, until: str) -> list[CommitInfo]:
+        """Commits that touched `path`, newest first: those reachable from `until`
+        and not from `since` (and the other way round), or all of `until`'s
+        history when `since` is None."""
+        rev = until if since is None else f"{since}...{until}"
+        return [_commit_info(c) for c in self._repo.iter_commits(rev, paths=path)]
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        found = self._repo.merge_base(a, b)
+        return found[0].hexsha if found else None
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether `ancestor` is `descendant` or in its history."""
+        return bool(self._repo.is_ancestor(ancestor, descendant))
+
+    def distance(self, ancestor: str, descendant: str) -> int:
+        """How many commits lead from `ancestor` to `descendant`."""
+        return int(self._repo.git.rev_list("--count", f"{ancestor}..{descendant}"))
+
+    def commit(self, sha: str) -> CommitInfo:
+        return _commit_info(self._repo.commit(sha))
+
+
+def _commit_info(commit: Any) -> CommitInfo:
+    date = commit.authored_datetime.astimezone(timezone.utc).isoformat()
+    return CommitInfo(commit.hexsha, date, commit.author.name or "", commit.summary)
+
+
+def open_repo(path: Path) -> Repository | None:
     """The repository containing `path`, or None when there is none."""
     try:
         import git
     except ImportError:  # GitPython raises ImportError when no git executable is found
         return None
     try:
-        return git.Repo(path, search_parent_directories=True)
+        return Repository(git.Repo(path, search_parent_directories=True))
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
         return None
 

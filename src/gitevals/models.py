@@ -58,7 +58,7 @@ class CommandTargetConfig(_Strict):
 
     type: Literal["command"]
     """Target kind."""
-    command: Union[str, list[str]]
+    command: str | list[str]
     """The program and its arguments; a string is split like a shell would."""
     cwd: str | None = None
     """Working folder, relative to the project root. Default: the project root."""
@@ -69,7 +69,7 @@ class CommandTargetConfig(_Strict):
 
 
 TargetConfig = Annotated[
-    Union[PythonTargetConfig, CommandTargetConfig], Field(discriminator="type")
+    PythonTargetConfig | CommandTargetConfig, Field(discriminator="type")
 ]
 TargetSpec = Union[str, TargetConfig]
 
@@ -205,7 +205,7 @@ class EvalConfig(_Strict):
     """Seconds one target call may take. Default: from gitevals.yaml."""
     retries: int | None = Field(default=None, ge=0)
     """How often a failing target call is retried. Default: from gitevals.yaml."""
-    thresholds: dict[str, Union[float, ThresholdConfig]] = Field(default_factory=dict)
+    thresholds: dict[str, float | ThresholdConfig] = Field(default_factory=dict)
     """Gates per scorer: a number is the lowest acceptable mean."""
 
 

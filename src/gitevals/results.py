@@ -8,9 +8,7 @@ so a killed run keeps every item it finished.
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
+from ._fs import atomic_write
 from .errors import DataError, NotFoundError, did_you_mean
 from .models import RunManifest
 
@@ -26,11 +25,11 @@ __all__ = [
     "RESULTS",
     "RunInfo",
     "RunWriter",
-    "atomic_write",
     "find_run",
     "list_runs",
     "new_run_id",
     "read_manifest",
+    "parse_results",
     "read_results",
 ]
 
@@ -42,20 +41,6 @@ def new_run_id(now: datetime | None = None) -> str:
     """`20261122T203105Z-1a2b3c4`: UTC time, so ids sort by time, then a random suffix."""
     now = now or datetime.now(timezone.utc)
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)[:7]}"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that readers see the old or the new file, never half."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class RunWriter:
@@ -120,15 +105,19 @@ def read_results(folder: Path) -> list[dict[str, Any]]:
     path = folder / RESULTS
     if not path.exists():
         return []
+    return parse_results(path.read_bytes(), path)
+
+
+def parse_results(raw: bytes, path: Path | str) -> list[dict[str, Any]]:
+    """The records of results.jsonl content; `path` names it in messages."""
     records = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.endswith("\n"):
-                break  # the writer was killed mid-line
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                raise DataError(f"line {number} is not JSON", path=path, line=number) from None
+    for number, line in enumerate(raw.decode("utf-8").splitlines(keepends=True), 1):
+        if not line.endswith("\n"):
+            break  # the writer was killed mid-line
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            raise DataError(f"line {number} is not JSON", path=path, line=number) from None
     return records
 
 

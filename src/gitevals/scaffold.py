@@ -48,6 +48,9 @@ def init_project(folder: Path) -> InitResult:
         result.created.append(path)
     if not (folder / "schemas").exists():
         result.created += write_schemas(folder / "schemas")
-    if open_repo(folder) is None:
+    repo = open_repo(folder)
+    if repo is None:
         result.git_initialized = init_repo(folder)
+    else:
+        repo.close()
     return result

@@ -52,7 +52,7 @@ def field_docstrings(cls: type) -> dict[str, str]:
     tree = ast.parse(inspect.cleandoc("\n" + inspect.getsource(cls)))
     body = tree.body[0].body  # type: ignore[attr-defined]
     docs = {}
-    for node, after in zip(body, body[1:]):
+    for node, after in zip(body, body[1:], strict=False):
         if (
             isinstance(node, ast.AnnAssign)
             and isinstance(node.target, ast.Name)

@@ -1,0 +1,132 @@
+"""Dataset versions: a dataset file as it was at any commit, and what changed
+between versions, item by item.
+
+Every commit is a dataset version. A version is parsed once per git blob and
+kept as JSON under .git/gitevals/datasets/, so reading it again costs about a
+JSON load.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ._fs import atomic_write
+from .datasets import Dataset, DatasetItem, parse_dataset
+from .errors import DataError
+from .git import CommitInfo, Repository
+
+__all__ = ["DatasetHistory", "DatasetVersion", "ItemChanges", "item_changes"]
+
+_CACHE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ItemChanges:
+    """Item ids added, removed and changed (content hash differs) between two versions."""
+
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+    def counts(self) -> str:
+        return f"+{len(self.added)} ~{len(self.changed)} -{len(self.removed)}"
+
+
+def item_changes(old: Dataset | None, new: Dataset | None) -> ItemChanges:
+    before = {item.id: item.hash for item in old.items} if old else {}
+    after = {item.id: item.hash for item in new.items} if new else {}
+    return ItemChanges(
+        added=[i for i in after if i not in before],
+        removed=[i for i in before if i not in after],
+        changed=[i for i in after if i in before and before[i] != after[i]],
+    )
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    """One commit that changed the dataset file, and what it changed."""
+
+    commit: CommitInfo
+    blob_sha: str | None
+    """None when the commit deleted the file."""
+    changes: ItemChanges | None
+    """None when this version or the one before it is not a valid dataset."""
+    error: str | None = None
+
+
+class DatasetHistory:
+    """Versions of dataset files in one repository."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.repo = repo
+
+    def at(self, commit: str, path: str, name: str) -> Dataset | None:
+        """The dataset at `path` (repository-relative) as of `commit`; None when absent.
+
+        Raises DataError when that version is not a valid dataset.
+        """
+        blob = self.repo.blob_sha(commit, path)
+        if blob is None:
+            return None
+        cached = self._cached(blob, name)
+        if cached is not None:
+            return cached
+        raw = self.repo.show(commit, path)
+        assert raw is not None
+        dataset = parse_dataset(raw, f"{path}@{commit[:8]}", name)
+        self._store(blob, dataset)
+        return dataset
+
+    def versions(self, path: str, name: str, until: str = "HEAD") -> list[DatasetVersion]:
+        """The commits that changed `path`, newest first, each with its item changes."""
+        commits = self.repo.log(path, None, until)
+        found = []
+        for index, commit in enumerate(commits):
+            before = commits[index + 1].sha if index + 1 < len(commits) else None
+            blob = self.repo.blob_sha(commit.sha, path)
+            try:
+                new = self.at(commit.sha, path, name)
+                old = self.at(before, path, name) if before else None
+            except DataError as exc:
+                found.append(DatasetVersion(commit, blob, None, f"not a valid dataset ({len(exc.problems)} problems)"))
+                continue
+            found.append(DatasetVersion(commit, blob, item_changes(old, new)))
+        return found
+
+    def _cache_path(self, blob: str) -> Any:
+        return self.repo.cache_dir / "datasets" / f"{blob}.json"
+
+    def _cached(self, blob: str, name: str) -> Dataset | None:
+        path = self._cache_path(blob)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if data.get("format") != _CACHE_FORMAT:
+            return None
+        items = tuple(DatasetItem(**item) for item in data["items"])
+        return Dataset(
+            name=name,
+            items=items,
+            description=data["description"],
+            input_schema=data["input_schema"],
+            expected_schema=data["expected_schema"],
+            blob_sha=blob,
+        )
+
+    def _store(self, blob: str, dataset: Dataset) -> None:
+        path = self._cache_path(blob)
+        record = {
+            "format": _CACHE_FORMAT,
+            "description": dataset.description,
+            "input_schema": dataset.input_schema,
+            "expected_schema": dataset.expected_schema,
+            "items": [asdict(item) for item in dataset.items],
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, json.dumps(record, ensure_ascii=False))
+        except OSError:
+            pass  # a cache that cannot be written only costs time
