@@ -15,9 +15,11 @@ from typing import Any
 from ._fs import atomic_write
 from .datasets import Dataset, DatasetItem, parse_dataset
 from .errors import DataError
-from .git import CommitInfo, Repository
+from .git import CommitInfo, Repository, open_repo
+from .models import RunManifest
+from .project import Project
 
-__all__ = ["DatasetHistory", "DatasetVersion", "ItemChanges", "item_changes"]
+__all__ = ["DatasetHistory", "DatasetVersion", "ItemChanges", "dataset_commits", "item_changes"]
 
 _CACHE_FORMAT = 1
 
@@ -130,3 +132,22 @@ class DatasetHistory:
             atomic_write(path, json.dumps(record, ensure_ascii=False))
         except OSError:
             pass  # a cache that cannot be written only costs time
+
+
+def dataset_commits(project: Project, a: RunManifest, b: RunManifest) -> list[CommitInfo]:
+    """The commits between two runs' commits that touched their dataset file."""
+    if a.dataset_hash == b.dataset_hash or not (a.git and b.git and a.git.commit and b.git.commit):
+        return []
+    dataset_path = b.dataset_path or a.dataset_path
+    repo = open_repo(project.root)
+    if repo is None or dataset_path is None:
+        return []
+    try:
+        relative = repo.relative(project.root / dataset_path)
+        if relative is None or a.git.commit == b.git.commit:
+            return []
+        return repo.log(relative, a.git.commit, b.git.commit)
+    except Exception:  # a commit that no longer exists: the comparison still stands
+        return []
+    finally:
+        repo.close()

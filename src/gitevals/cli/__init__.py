@@ -11,6 +11,7 @@ import sys
 import click
 
 from ._common import GitevalsGroup
+from .compare import compare
 from .dataset import dataset
 from .init import init
 from .run import run
@@ -39,7 +40,7 @@ def cli(ctx: click.Context, directory: str | None) -> None:
     ctx.obj = {"directory": directory}
 
 
-for command in (init, run, runs, dataset, schema):
+for command in (init, run, runs, compare, dataset, schema):
     cli.add_command(command)
 
 

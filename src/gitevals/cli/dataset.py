@@ -75,6 +75,45 @@ def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool) ->
 
 
 @dataset.command()
+@click.argument("name")
+@click.option("--ids/--no-ids", default=True, help="List the ids of the items each commit changed.")
+@click.pass_context
+def history(ctx: click.Context, name: str, ids: bool) -> None:
+    """The commits that changed dataset NAME, newest first, with the items each
+    added (+), changed (~) and removed (-)."""
+    from rich.markup import escape
+
+    from ..errors import NotFoundError
+    from ..git import open_repo
+    from ..versions import DatasetHistory
+
+    project = get_project(ctx)
+    path = project.dataset_path(name)
+    repo = open_repo(project.root)
+    if repo is None:
+        raise NotFoundError("dataset history needs a git repository", hint="run `git init` and commit your datasets")
+    try:
+        relative = repo.relative(path)
+        versions = DatasetHistory(repo).versions(relative, name) if relative and repo.head() else []
+    finally:
+        repo.close()
+    out = console()
+    if not versions:
+        out.print(f"{name}: no commits touch {project.relative(path)} yet")
+        return
+    for version in versions:
+        c = version.commit
+        changes = version.changes
+        counts = changes.counts() if changes else f"[red]{escape(version.error or 'deleted')}[/]"
+        out.print(f"[bold]{c.short}[/] {c.date[:10]} {escape(c.author)}  {counts}  {escape(c.subject)}")
+        if ids and changes:
+            for sign, found in (("+", changes.added), ("~", changes.changed), ("-", changes.removed)):
+                if found:
+                    shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+                    out.print(f"    {sign} {escape(shown)}")
+
+
+@dataset.command()
 @click.argument("name", required=False)
 @click.pass_context
 def validate(ctx: click.Context, name: str | None) -> None:

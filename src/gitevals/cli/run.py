@@ -10,7 +10,8 @@ import threading
 
 import click
 
-from ._common import EXIT_FAILED, EXIT_INTERRUPTED, console, get_project, is_interactive
+from ._common import EXIT_FAILED, EXIT_INTERRUPTED, console, err_console, get_project, is_interactive
+from .compare import comparison_options, show_comparison
 
 
 @click.command()
@@ -18,12 +19,17 @@ from ._common import EXIT_FAILED, EXIT_INTERRUPTED, console, get_project, is_int
 @click.option("--concurrency", type=click.IntRange(min=1), help="Items run at once (overrides the eval).")
 @click.option("--trials", type=click.IntRange(min=1), help="Runs per item (overrides the eval).")
 @click.option("--tag", "tags", multiple=True, help="Run only items with this tag (repeatable).")
+@click.option("--baseline", "baseline_ref", metavar="REF",
+              help="Then compare with the newest run of this eval made at REF or before it.")
+@comparison_options
 @click.pass_context
-def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int | None, tags: tuple[str, ...]) -> None:
+def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int | None, tags: tuple[str, ...],
+        baseline_ref: str | None, **compare_options: object) -> None:
     """Run EVAL (a name in evals/ or a path) and record the results under runs/.
 
-    Exits 1 when a threshold fails or every item errors, 2 on a config or
-    data error, 130 when interrupted.
+    Exits 1 when a threshold fails, every item errors, or (with
+    --fail-on-regression) the comparison with --baseline finds a regression;
+    2 on a config or data error; 130 when interrupted.
     """
     import anyio
 
@@ -69,8 +75,30 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     failures = [r.to_record() for r in outcome.result.items if not r.passed]
     console().print(render_run_end(outcome.manifest, failures, folder_holder[0]))
     summary = outcome.manifest.summary
-    if not outcome.passed or (summary is not None and summary.completed == 0):
+    failed = not outcome.passed or (summary is not None and summary.completed == 0)
+    if baseline_ref is not None:
+        failed = _compare_with_baseline(project, outcome, baseline_ref, compare_options) or failed
+    if failed:
         ctx.exit(EXIT_FAILED)
+
+
+def _compare_with_baseline(project, outcome, ref: str, options: dict) -> bool:  # type: ignore[no-untyped-def]
+    """Compare the new run with its baseline; True when that fails the run."""
+    from ..errors import NotFoundError
+    from ..results import read_results
+    from ..runrefs import LoadedRun, find_baseline
+
+    try:
+        baseline = find_baseline(project, outcome.manifest.eval, ref, exclude=outcome.manifest.id)
+    except NotFoundError as exc:
+        err_console().print(f"[yellow]no comparison[/]: {exc}", highlight=False)
+        return False
+    this_run = LoadedRun(outcome.manifest, read_results(outcome.path), project.relative(outcome.path))
+    console().print("")
+    options = dict(options)
+    fail_on_regression = options.pop("fail_on_regression")
+    result = show_comparison(project, baseline, this_run, **options)
+    return bool(fail_on_regression and result.regressed)
 
 
 def _interrupt_on_signals() -> None:
