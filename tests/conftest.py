@@ -77,7 +77,9 @@ def _isolate_imports(tmp_path: Path) -> Iterator[None]:
     so the next test's module of the same name is imported afresh."""
     path_before = list(sys.path)
     modules_before = set(sys.modules)
+    cwd_before = os.getcwd()
     yield
+    os.chdir(cwd_before)  # `gitevals -C DIR` changes folder, as git does
     sys.path[:] = path_before
     for name in set(sys.modules) - modules_before:
         if (getattr(sys.modules[name], "__file__", None) or "").startswith(str(tmp_path)):

@@ -215,7 +215,7 @@ def _classify(a: dict[str, _Item], b: dict[str, _Item]) -> dict[str, list[str]]:
         else:
             classes["unchanged"].append(item_id)
     classes["removed"] = [item_id for item_id in a if item_id not in b]
-    return classes
+    return {name: sorted(ids) for name, ids in classes.items()}
 
 
 def compare(

@@ -10,7 +10,7 @@ from datetime import timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import NotFoundError
+from .errors import GitevalsError
 from .models import GitInfo
 
 __all__ = ["CommitInfo", "Repository", "git_info", "init_repo", "open_repo"]
@@ -65,7 +65,7 @@ class Repository:
         try:
             return self._repo.commit(ref).hexsha
         except (git.BadName, git.BadObject, ValueError, IndexError):
-            raise NotFoundError(
+            raise GitevalsError(
                 f"{ref!r} is not a commit, branch or tag in {self.root}",
                 hint="check the name with `git log --oneline` or `git branch -a`",
             ) from None

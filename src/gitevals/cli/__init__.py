@@ -6,6 +6,7 @@ Only click is imported at start-up; each command imports what it needs, so
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -37,7 +38,8 @@ def cli(ctx: click.Context, directory: str | None) -> None:
     Datasets and evals are YAML files in your repository; every run is
     recorded under runs/ with the commit it was made at.
     """
-    ctx.obj = {"directory": directory}
+    if directory is not None:
+        os.chdir(directory)  # like git -C: targets see DIR as their working folder too
 
 
 for command in (init, run, runs, compare, dataset, schema):

@@ -53,11 +53,11 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
-def get_project(ctx: click.Context) -> Project:
+def get_project() -> Project:
+    """The project of the working folder (which `-C DIR` has already changed)."""
     from ..project import find_project
 
-    root = ctx.find_root().obj or {}
-    return find_project(root.get("directory"))
+    return find_project()
 
 
 def is_interactive() -> bool:
@@ -71,7 +71,7 @@ def console() -> Console:
     if is_interactive():
         return Console(highlight=False)
     # Logs and pipes: wide enough that tables are not folded into two lines.
-    return Console(highlight=False, width=200)
+    return Console(highlight=False, width=200, soft_wrap=True)
 
 
 def err_console() -> Console:

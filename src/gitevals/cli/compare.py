@@ -46,7 +46,7 @@ def compare(ctx: click.Context, runs: tuple[str, ...], baseline_ref: str | None,
     from ..errors import GitevalsError
     from ..runrefs import find_baseline, load_run, newest_pair
 
-    project = get_project(ctx)
+    project = get_project()
     if len(runs) > 2:
         raise click.UsageError("name at most two runs: A (the baseline) and B")
     if baseline_ref is not None:

@@ -22,7 +22,7 @@ def list_(ctx: click.Context) -> None:
     from ..datasets import load_dataset
     from ..errors import GitevalsError
 
-    project = get_project(ctx)
+    project = get_project()
     names = project.dataset_names()
     out = console()
     if not names:
@@ -57,7 +57,7 @@ def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool) ->
     from ..datasets import load_dataset
     from ..report.text import short
 
-    project = get_project(ctx)
+    project = get_project()
     data = load_dataset(project.dataset_path(name), name).with_tags(tags)
     if as_json:
         for item in data.items:
@@ -87,7 +87,7 @@ def history(ctx: click.Context, name: str, ids: bool) -> None:
     from ..git import open_repo
     from ..versions import DatasetHistory
 
-    project = get_project(ctx)
+    project = get_project()
     path = project.dataset_path(name)
     repo = open_repo(project.root)
     if repo is None:
@@ -124,7 +124,7 @@ def validate(ctx: click.Context, name: str | None) -> None:
     from ..datasets import load_dataset
     from ..errors import GitevalsError
 
-    project = get_project(ctx)
+    project = get_project()
     names = [name] if name else project.dataset_names()
     out, err = console(), err_console()
     failed = 0

@@ -36,7 +36,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     from ..evals import arun_eval, plan_eval
     from ._progress import PlainProgress, RichProgress
 
-    project = get_project(ctx)
+    project = get_project()
     plan = plan_eval(project, eval_name, tags=tags, concurrency=concurrency, trials=trials)
     total = len(plan.dataset.items) * plan.trials
     if is_interactive():

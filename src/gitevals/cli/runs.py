@@ -23,7 +23,7 @@ def list_(ctx: click.Context, eval_name: str | None, as_json: bool) -> None:
     from ..report.text import render_runs
     from ..results import list_runs
 
-    project = get_project(ctx)
+    project = get_project()
     found = list_runs(project.runs_dir, eval_name)
     out = console()
     if as_json:
@@ -46,7 +46,7 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
     from ..report.text import render_gates, render_items, render_summary
     from ..results import find_run, read_results
 
-    project = get_project(ctx)
+    project = get_project()
     info = find_run(project.runs_dir, run_ref)
     records = read_results(info.path)
     if as_json:
