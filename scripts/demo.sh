@@ -16,8 +16,17 @@ echo
 echo "== gitevals run support-qa"
 gitevals run support-qa
 echo
+echo "== a change to the agent: it learns that \"money back\" means a refund"
+sed -i.bak 's/("refund", "return")/("refund", "return", "money back")/' support_bot/agent.py && rm support_bot/agent.py.bak
+git -c user.name="gitevals demo" -c user.email="demo@example.invalid" commit --quiet -am "Refunds: understand 'money back'"
+git log --oneline | cat
+echo
+echo "== gitevals run support-qa --baseline HEAD~1   (run again, then compare with the run made at the previous commit)"
+gitevals run support-qa --baseline HEAD~1
+echo
 echo "== gitevals runs list"
 gitevals runs list
 echo
 echo "The demo project is in $work"
 echo "Its results are in $work/runs/support-qa/; try: gitevals -C $work runs show latest"
+echo "or: gitevals -C $work compare --format markdown"

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ._gc import paused_gc
 from ._stats import paired_t
 from .git import CommitInfo
 from .models import RunManifest
@@ -150,53 +151,60 @@ class Comparison:
         return data
 
 
-@dataclass
 class _Item:
-    """One item of one run, its trials folded together."""
+    """One item of one run, its trials folded together: per scorer the sum of
+    values, the number of values and the number of passes."""
 
-    hashes: tuple[str, str, str]
-    input: Any
-    expected: Any
-    output: Any = None
-    errored_trials: int = 0
-    trials: int = 0
-    values: dict[str, list[float]] = field(default_factory=dict)
-    passes: dict[str, list[bool]] = field(default_factory=dict)
-    reasons: dict[str, str | None] = field(default_factory=dict)
+    __slots__ = ("hashes", "record", "trials", "errored", "scores")
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.hashes = (record["input_hash"], record["expected_hash"], record.get("hash", ""))
+        self.record = record  # the first trial without an error, for showing input and output
+        self.trials = 0
+        self.errored = 0
+        self.scores: dict[str, list[Any]] = {}  # name -> [sum, count, passes, first reason]
 
     @property
     def all_errored(self) -> bool:
-        return self.errored_trials == self.trials
+        return self.errored == self.trials
 
     def mean(self, scorer: str) -> float | None:
-        found = self.values.get(scorer)
-        return sum(found) / len(found) if found else None
+        found = self.scores.get(scorer)
+        return found[0] / found[1] if found else None
 
     def passed(self, scorer: str) -> bool:
-        found = self.passes.get(scorer) or []
-        return bool(found) and sum(found) * 2 >= len(found)
+        found = self.scores.get(scorer)
+        return bool(found) and found[2] * 2 >= found[1]
+
+    def reason(self, scorer: str) -> str | None:
+        found = self.scores.get(scorer)
+        return found[3] if found else None
 
 
 def _fold(records: Sequence[dict[str, Any]]) -> dict[str, _Item]:
     items: dict[str, _Item] = {}
-    for record in records:
-        item = items.get(record["item_id"])
-        if item is None:
-            hashes = (record["input_hash"], record["expected_hash"], record.get("hash", ""))
-            item = items[record["item_id"]] = _Item(hashes, record.get("input"), record.get("expected"))
-        item.trials += 1
-        if record.get("error") is not None:
-            item.errored_trials += 1
-            continue
-        if item.output is None:
-            item.output = record.get("output")
-        for name, score in record.get("scores", {}).items():
-            value = score.get("value")
-            if value is None:
+    with paused_gc():
+        for record in records:
+            item = items.get(record["item_id"])
+            if item is None:
+                item = items[record["item_id"]] = _Item(record)
+            item.trials += 1
+            if record.get("error") is not None:
+                item.errored += 1
                 continue
-            item.values.setdefault(name, []).append(value)
-            item.passes.setdefault(name, []).append(bool(score.get("passed")))
-            item.reasons.setdefault(name, score.get("reason"))
+            if item.record.get("error") is not None:
+                item.record = record
+            for name, score in record.get("scores", {}).items():
+                value = score.get("value")
+                if value is None:
+                    continue
+                found = item.scores.get(name)
+                if found is None:
+                    item.scores[name] = [value, 1, 1 if score.get("passed") else 0, score.get("reason")]
+                else:
+                    found[0] += value
+                    found[1] += 1
+                    found[2] += 1 if score.get("passed") else 0
     return items
 
 
@@ -274,7 +282,7 @@ def _scorer_names(a: RunManifest, b: RunManifest, a_items: dict[str, _Item], b_i
     def names(manifest: RunManifest, items: dict[str, _Item]) -> list[str]:
         if manifest.summary is not None:
             return list(manifest.summary.scores)
-        return list(dict.fromkeys(n for item in items.values() for n in item.values))
+        return list(dict.fromkeys(n for item in items.values() for n in item.scores))
 
     in_a = set(names(a, a_items))
     return [n for n in names(b, b_items) if n in in_a]
@@ -351,11 +359,11 @@ def _delta(item_id: str, scorer: str, old: _Item, new: _Item, value_a: float, va
         value_b=value_b,
         passed_a=old.passed(scorer),
         passed_b=new.passed(scorer),
-        input=new.input,
-        expected=new.expected,
-        output_a=old.output,
-        output_b=new.output,
-        reason_b=new.reasons.get(scorer),
+        input=new.record.get("input"),
+        expected=new.record.get("expected"),
+        output_a=old.record.get("output"),
+        output_b=new.record.get("output"),
+        reason_b=new.reason(scorer),
         item_class=item_class,
     )
 
