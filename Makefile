@@ -20,6 +20,7 @@ test: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) bench/run.py
+	$(PY) bench/compare_bench.py
 
 schemas: $(INSTALLED)
 	$(VENV)/bin/gitevals schema --write schemas
