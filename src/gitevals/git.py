@@ -117,6 +117,33 @@ class Repository:
     def commit(self, sha: str) -> CommitInfo:
         return _commit_info(self._repo.commit(sha))
 
+    def has_changes(self, path: Path) -> bool:
+        """Whether `path` differs from HEAD (modified, staged or untracked)."""
+        relative = self.relative(path)
+        if relative is None:
+            return False
+        return bool(self._repo.git.status("--porcelain", "--untracked-files=all", "--", relative).strip())
+
+    def commit_file(self, path: Path, message: str) -> str:
+        """Commit `path` alone (other staged changes stay staged); returns the new sha."""
+        import git
+
+        relative = self.relative(path)
+        if relative is None:
+            raise GitevalsError(f"{path} is outside the repository {self.root}")
+        try:
+            self._repo.git.add("--", relative)
+            self._repo.git.commit("--quiet", "--only", "-m", message, "--", relative)
+        except git.GitCommandError as exc:
+            detail = (exc.stderr or str(exc)).strip().splitlines()[-1:] or [""]
+            raise GitevalsError(
+                f"git commit failed: {detail[0].strip()}",
+                path=path,
+                hint="set your identity with `git config user.name` and `git config user.email`"
+                if "identity" in str(exc) or "user.email" in str(exc) else None,
+            ) from None
+        return self._repo.head.commit.hexsha
+
 
 def _commit_info(commit: Any) -> CommitInfo:
     date = commit.authored_datetime.astimezone(timezone.utc).isoformat()

@@ -135,6 +135,8 @@ class ProjectConfig(_Strict):
     """Named targets an eval can refer to by name."""
     scorers: dict[str, ScorerSpec] = Field(default_factory=dict)
     """Named scorers an eval can refer to by name."""
+    auto_commit: bool = False
+    """Commit every dataset edit made with gitevals (as `--commit` does)."""
 
 
 # --- datasets -----------------------------------------------------------------
@@ -177,6 +179,9 @@ class DatasetFile(_Strict):
     """A JSON Schema every item's `expected` must satisfy (when present)."""
     items: list[DatasetItemModel] = Field(default_factory=list)
     """The test cases."""
+    retired_ids: list[str] = Field(default_factory=list)
+    """Ids of removed items. They are never given to a new item, so an id
+    always means the same test case across the file's history."""
 
 
 # --- evals --------------------------------------------------------------------

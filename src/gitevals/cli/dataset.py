@@ -115,20 +115,38 @@ def history(ctx: click.Context, name: str, ids: bool) -> None:
 
 @dataset.command()
 @click.argument("name", required=False)
+@click.option("--fix", is_flag=True, help="Give items without an id a new one, in place.")
+@click.option("--commit", is_flag=True, help="With --fix: commit each fixed file alone.")
 @click.pass_context
-def validate(ctx: click.Context, name: str | None) -> None:
+def validate(ctx: click.Context, name: str | None, fix: bool, commit: bool) -> None:
     """Check dataset NAME (or every dataset): ids, keys and JSON Schemas.
 
     Prints every problem with its file:line:column and exits 2 if there is one.
     """
+    from ..authoring import EditableDataset
     from ..datasets import load_dataset
     from ..errors import GitevalsError
+    from .dataset_edit import versioned
 
     project = get_project()
     names = [name] if name else project.dataset_names()
     out, err = console(), err_console()
     failed = 0
     for each in names:
+        if fix:
+            path = project.dataset_path(each)
+            try:
+                with versioned(project, path, commit) as note:
+                    editor = EditableDataset.open(path, each)
+                    assigned = editor.fix_ids()
+                    if assigned:
+                        editor.save()
+                        note["message"] = f"dataset {each}: ids for {len(assigned)} items"
+                        out.print(f"{each}: new ids {', '.join(assigned)}", markup=False)
+            except GitevalsError as exc:
+                failed += 1
+                err.print(str(exc), highlight=False, markup=False)
+                continue
         try:
             data = load_dataset(project.dataset_path(each), each)
         except GitevalsError as exc:
@@ -140,3 +158,6 @@ def validate(ctx: click.Context, name: str | None) -> None:
         out.print(f"no datasets in {project.relative(project.datasets_dir)}/")
     if failed:
         ctx.exit(EXIT_USAGE)
+
+
+from . import dataset_edit  # noqa: E402,F401  (adds new, add, remove, import and export to the group)

@@ -1,0 +1,255 @@
+"""`gitevals dataset new | add | remove | import | export`: editing datasets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ._common import EXIT_USAGE, console, err_console, get_project
+from .dataset import dataset
+
+if TYPE_CHECKING:
+    from ..project import Project
+
+COMMIT_HELP = "Commit the dataset file alone as a new version (default: auto_commit in gitevals.yaml)."
+
+
+def parse_value(text: str) -> Any:
+    """JSON when the text is valid JSON, else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _read_value(value: str | None, file: Path | None, what: str) -> Any:
+    if value is not None and file is not None:
+        raise click.UsageError(f"give --{what} or --{what}-file, not both")
+    if file is not None:
+        return parse_value(file.read_text(encoding="utf-8-sig").rstrip("\n"))
+    return None if value is None else parse_value(value)
+
+
+@contextmanager
+def versioned(project: Project, path: Path, commit: bool) -> Iterator[dict[str, str]]:
+    """Around an edit: with --commit (or auto_commit), refuse a file that already
+    has uncommitted changes, and commit the file alone afterwards with the
+    message the edit leaves in the yielded dict."""
+    from ..errors import GitevalsError
+    from ..git import open_repo
+
+    commit = commit or project.config.auto_commit
+    repo = open_repo(project.root) if commit else None
+    if commit and repo is None:
+        raise GitevalsError("--commit needs a git repository", hint="run `git init`, or edit without --commit")
+    try:
+        if repo is not None and path.exists() and repo.has_changes(path):
+            raise GitevalsError(
+                f"{project.relative(path)} has uncommitted changes; committing would mix them into this version",
+                hint="commit or stash them first, or edit without --commit",
+            )
+        note: dict[str, str] = {}
+        yield note
+        if repo is not None and note.get("message"):
+            sha = repo.commit_file(path, note["message"])
+            console().print(f"committed {sha[:8]}: {note['message']}", markup=False)
+    finally:
+        if repo is not None:
+            repo.close()
+
+
+def _dataset_path(project: Project, name: str) -> Path:
+    from ..errors import GitevalsError
+
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise GitevalsError(f"{name!r} is not a good dataset name", hint="use letters, digits, '-', '_' and '.'")
+    return project.datasets_dir / f"{name}.yaml"
+
+
+@dataset.command()
+@click.argument("name")
+@click.option("--description", help="What the dataset tests.")
+@click.option("--input-schema", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A JSON or YAML file with a JSON Schema every input must satisfy.")
+@click.option("--expected-schema", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A JSON or YAML file with a JSON Schema every expected value must satisfy.")
+@click.option("--commit", is_flag=True, help=COMMIT_HELP)
+def new(name: str, description: str | None, input_schema: Path | None, expected_schema: Path | None, commit: bool) -> None:
+    """Create an empty dataset NAME in datasets/."""
+    import os
+
+    from .._validation import read_yaml_file
+    from ..authoring import EditableDataset
+    from ..errors import DataError
+    from ..schemas import write_schemas
+
+    project = get_project()
+    path = _dataset_path(project, name)
+    schemas = {}
+    for key, file in (("input_schema", input_schema), ("expected_schema", expected_schema)):
+        if file is not None:
+            _, schemas[key] = read_yaml_file(file, DataError)
+    schema_dir = project.root / "schemas"
+    if not (schema_dir / "dataset.schema.json").exists():
+        write_schemas(schema_dir)
+    schema_ref = Path(os.path.relpath(schema_dir / "dataset.schema.json", project.datasets_dir)).as_posix()
+    with versioned(project, path, commit) as note:
+        editor = EditableDataset.create(path, description=description, schema_ref=schema_ref, **schemas)
+        editor.save()
+        note["message"] = f"dataset {name}: new"
+    console().print(f"created {project.relative(path)}", markup=False)
+
+
+@dataset.command()
+@click.argument("name")
+@click.option("--input", "input_text", help="The input: JSON when it parses as JSON, else text.")
+@click.option("--input-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the input from a file.")
+@click.option("--expected", "expected_text", help="The expected output: JSON when it parses as JSON, else text.")
+@click.option("--expected-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--context", "context_text", help="A JSON object of metadata.")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
+@click.option("--id", "item_id", help="The item's id (default: made from the input).")
+@click.option("--commit", is_flag=True, help=COMMIT_HELP)
+def add(name: str, input_text: str | None, input_file: Path | None, expected_text: str | None,
+        expected_file: Path | None, context_text: str | None, tags: tuple[str, ...], item_id: str | None,
+        commit: bool) -> None:
+    """Add one item to dataset NAME (its comments and layout stay as they are)."""
+    from ..authoring import EditableDataset
+
+    value = _read_value(input_text, input_file, "input")
+    if value is None:
+        raise click.UsageError("give the item's --input (or --input-file)")
+    expected = _read_value(expected_text, expected_file, "expected")
+    context = parse_value(context_text) if context_text else None
+    if context is not None and not isinstance(context, dict):
+        raise click.BadParameter("must be a JSON object, like '{\"tags\": [\"billing\"]}'", param_hint="--context")
+    project = get_project()
+    path = project.dataset_path(name)
+    with versioned(project, path, commit) as note:
+        editor = EditableDataset.open(path, name)
+        new_id = editor.add(value, expected, id=item_id, context=context, tags=tags)
+        editor.save()
+        note["message"] = f"dataset {name}: +1 ({new_id})"
+    console().print(f"added {new_id} to {project.relative(path)}", markup=False)
+
+
+@dataset.command()
+@click.argument("name")
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--commit", is_flag=True, help=COMMIT_HELP)
+def remove(name: str, ids: tuple[str, ...], commit: bool) -> None:
+    """Remove items by id from dataset NAME; their ids are retired, never reused."""
+    from ..authoring import EditableDataset
+
+    project = get_project()
+    path = project.dataset_path(name)
+    with versioned(project, path, commit) as note:
+        editor = EditableDataset.open(path, name)
+        removed = editor.remove(ids)
+        editor.save()
+        note["message"] = f"dataset {name}: -{len(removed)} ({', '.join(removed[:5])}{', ...' if len(removed) > 5 else ''})"
+    console().print(f"removed {', '.join(removed)} from {project.relative(path)}", markup=False)
+
+
+@dataset.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "jsonl", "json"]), help="Default: from the file name.")
+@click.option("--input-col", "input_cols", multiple=True, help="Input column (default `input`); several make an object.")
+@click.option("--expected-col", help="Expected column (default: expected, expected_output or ground_truth).")
+@click.option("--id-col", help="Id column (default `id`; else ids are made from the input).")
+@click.option("--context-col", "context_cols", multiple=True, help="A column to keep in the item's context (repeatable).")
+@click.option("--tag", "tags", multiple=True, help="Tag every imported item (repeatable).")
+@click.option("--on-conflict", type=click.Choice(["error", "skip", "update"]), default="error", show_default=True,
+              help="What to do with an id the dataset already has.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid rows and list the invalid ones.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--commit", is_flag=True, help=COMMIT_HELP)
+def import_(name: str, file: Path, fmt: str | None, input_cols: tuple[str, ...], expected_col: str | None,
+            id_col: str | None, context_cols: tuple[str, ...], tags: tuple[str, ...], on_conflict: str,
+            skip_invalid: bool, dry_run: bool, commit: bool) -> None:
+    """Import FILE (CSV, TSV, JSONL or a JSON array) into dataset NAME, creating it if needed.
+
+    Every invalid row is reported with its line number; nothing is written
+    when one is invalid, unless --skip-invalid.
+    """
+    from ..authoring import EditableDataset
+    from ..errors import NotFoundError
+    from ..importing import ColumnMap, plan_import
+
+    project = get_project()
+    try:
+        path = project.dataset_path(name)
+        editor = EditableDataset.open(path, name)
+    except NotFoundError:
+        path = _dataset_path(project, name)
+        editor = EditableDataset.create(path)
+    mapping = ColumnMap(input_cols, expected_col, id_col, context_cols, tags)
+    plan = plan_import(editor, file, mapping, fmt=fmt, on_conflict=on_conflict)
+    out, err = console(), err_console()
+    for problem in plan.problems:
+        err.print(str(problem), markup=False, highlight=False)
+    summary = (f"{len(plan.add)} to add, {len(plan.update)} to update, {len(plan.skipped_existing)} already there, "
+               f"{len(plan.problems)} invalid rows")
+    if plan.problems and not skip_invalid:
+        err.print(f"nothing imported: {summary}; fix the rows above, or import the rest with --skip-invalid",
+                  markup=False)
+        raise SystemExit(EXIT_USAGE)
+    if dry_run:
+        out.print(f"dry run, nothing written: {summary}", markup=False)
+        return
+    with versioned(project, path, commit) as note:
+        editor.add_items(plan.add)
+        for item in plan.update:
+            editor.update(str(item["id"]), **{k: v for k, v in item.items() if k != "id"})
+        editor.save()
+        parts = [f"+{len(plan.add)} imported from {file.name}"]
+        if plan.update:
+            parts.append(f"~{len(plan.update)} updated")
+        if plan.problems:
+            parts.append(f"{len(plan.problems)} invalid rows skipped")
+        note["message"] = f"dataset {name}: " + ", ".join(parts)
+    out.print(f"imported into {project.relative(path)}: {summary}", markup=False)
+
+
+@dataset.command()
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), required=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default: stdout).")
+def export(name: str, fmt: str, output: Path | None) -> None:
+    """Write dataset NAME as CSV or JSONL (non-text values as JSON)."""
+    import csv
+    import io
+
+    from ..datasets import load_dataset
+
+    project = get_project()
+    data = load_dataset(project.dataset_path(name), name)
+    buffer = io.StringIO()
+    if fmt == "jsonl":
+        for item in data.items:
+            record = {"id": item.id, "input": item.input, "expected": item.expected, "context": dict(item.context)}
+            buffer.write(json.dumps(record, ensure_ascii=False) + "\n")
+    else:
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["id", "input", "expected", "tags", "context"])
+        for item in data.items:
+            context = {k: v for k, v in item.context.items() if k != "tags"}
+            writer.writerow([item.id, _csv_cell(item.input), _csv_cell(item.expected), ",".join(item.tags),
+                             json.dumps(context, ensure_ascii=False) if context else ""])
+    if output is None:
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        output.write_text(buffer.getvalue(), encoding="utf-8")
+        console().print(f"wrote {len(data.items)} items to {output}", markup=False)
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
