@@ -25,8 +25,17 @@ _BLOCK_PLAIN = re.compile(r"[A-Za-z0-9_.(/$\u00a0-\U0010ffff][^\n\r\t]*")
 _FLOW_PLAIN = re.compile(r"[A-Za-z0-9_\u00a0-\U0010ffff][A-Za-z0-9 _.\-/()\u00a0-\U0010ffff]*")
 
 
+# Characters YAML does not allow raw (or reads as line breaks): always escaped.
+_NOT_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+
+
+def _quoted(text: str) -> str:
+    """A double-quoted scalar: JSON's escapes, plus \\u escapes for what YAML cannot hold raw."""
+    return _NOT_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
+
+
 def _plain_ok(text: str, flow: bool) -> bool:
-    if not text or text != text.strip():
+    if not text or text != text.strip() or _NOT_PRINTABLE.search(text):
         return False
     if not (_FLOW_PLAIN if flow else _BLOCK_PLAIN).fullmatch(text):
         return False
@@ -43,7 +52,7 @@ def _plain_ok(text: str, flow: bool) -> bool:
 def emit_value(value: Any, flow: bool = False) -> str:
     """One value as YAML text on a single line."""
     if isinstance(value, str):
-        return value if _plain_ok(value, flow) else json.dumps(value, ensure_ascii=False)
+        return value if _plain_ok(value, flow) else _quoted(value)
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, (int, float)):

@@ -338,7 +338,14 @@ class EditableDataset:
                 if not line.lstrip().startswith("#") or len(line) - len(line.lstrip()) != column:
                     break
                 start = above
-        return start, _line_after(text, span.end)
+        end = _line_after(text, span.end)
+        # A block scalar (`|`) takes the blank lines after it; they are layout, not the item.
+        while end > start:
+            line_start = text.rfind("\n", 0, end - 1) + 1
+            if text[line_start:end].strip():
+                break
+            end = line_start
+        return start, end
 
     def _insert_items(self, text: str, emitted: str) -> str:
         spans = layout(text)
@@ -357,7 +364,7 @@ class EditableDataset:
             return text[:position] + prefix + emitted + text[position:]
         # `items:` with no entries (`items: []`, `items:` or `items: ~`): make it a block list.
         line_start = text.rfind("\n", 0, key.key_start) + 1
-        line_end = _line_after(text, key.key_start)
+        line_end = _end_of_line(text, key.key_start)
         comment = text[line_start:line_end].partition("#")[2].strip()
         head = text[line_start:key.key_start] + "items:" + (f"  # {comment}" if comment else "") + "\n"
         return text[:line_start] + head + emitted + text[line_end:]
@@ -374,7 +381,7 @@ class EditableDataset:
             end = _line_after(self.text, found.value_end)
             self._splice(found.key_start, end, f"{key}: {value_text}\n")
         elif found.value_start == found.value_end:  # `key:` with nothing after it
-            end = _line_after(self.text, found.key_start)
+            end = _end_of_line(self.text, found.key_start)
             self._splice(found.key_start, end, f"{key}: {value_text}\n")
         else:
             self._splice(found.value_start, found.value_end, value_text)
@@ -392,9 +399,12 @@ def _ordered(item: Mapping[str, Any]) -> dict[str, Any]:
     return ordered
 
 
-def _line_after(text: str, index: int) -> int:
-    """The index just after the end of the line holding `index` (a line start stays put)."""
-    if index > 0 and text[index - 1] == "\n":
-        return index
+def _end_of_line(text: str, index: int) -> int:
+    """The index just after the newline that ends the line holding `index`."""
     found = text.find("\n", index)
     return len(text) if found < 0 else found + 1
+
+
+def _line_after(text: str, end: int) -> int:
+    """The end of the line holding the last character before `end` (an exclusive end)."""
+    return _end_of_line(text, max(end - 1, 0))
