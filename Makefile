@@ -21,6 +21,7 @@ test: $(INSTALLED)
 bench: $(INSTALLED)
 	$(PY) bench/run.py
 	$(PY) bench/compare_bench.py
+	$(PY) bench/authoring_bench.py
 
 schemas: $(INSTALLED)
 	$(VENV)/bin/gitevals schema --write schemas

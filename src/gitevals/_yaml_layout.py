@@ -33,6 +33,8 @@ class ItemSpan:
     is_mapping: bool
     flow: bool
     """Written as `{...}` on its line."""
+    id: str | None = None
+    """The value of the item's `id` key, as written."""
 
 
 @dataclass
@@ -71,6 +73,7 @@ def layout(text: str) -> Layout:
     key_start = 0
     current: KeySpan | None = None
     item: ItemSpan | None = None
+    item_key: Any = None  # the pending key inside an item mapping (depth 3)
     try:
         while True:
             event = parser.get_event()
@@ -87,6 +90,9 @@ def layout(text: str) -> Layout:
                     item = ItemSpan(event.start_mark.index, event.end_mark.index, kind is MappingStartEvent,
                                     bool(event.flow_style))
                     found.items.append(item)
+                    item_key = None
+                elif depth == 3 and item is not None and item.is_mapping:
+                    item_key = "" if item_key is None else None  # a collection as key or value
                 stack.append(bool(event.flow_style))
                 if depth == 0:
                     expect_key = True
@@ -123,6 +129,13 @@ def layout(text: str) -> Layout:
                     item = None
                 elif item is not None:
                     item.end = max(item.end, end)
+                    if depth == 3 and item.is_mapping:
+                        if item_key is None:
+                            item_key = getattr(event, "value", "")
+                        else:
+                            if item_key == "id" and kind is ScalarEvent:
+                                item.id = event.value
+                            item_key = None
     finally:
         parser.dispose()
     return found

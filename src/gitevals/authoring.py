@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from ruamel.yaml.error import YAMLError
 
 from ._fs import atomic_write
 from ._hashing import canonical_json
-from ._validation import parse_yaml_bytes
-from ._yaml import load_yaml
+
+from ._yaml import load_yaml, parse_problem
 from ._yaml_emit import emit_item, emit_value
-from ._yaml_layout import ItemSpan, layout
+from ._yaml_layout import ItemSpan, Layout, layout
 from .datasets import Dataset, parse_dataset
 from .errors import DataError, NotFoundError, Problem
 from .models import DatasetItemModel
@@ -82,9 +83,8 @@ class EditableDataset:
     def __init__(self, path: Path, text: str, name: str | None = None) -> None:
         self.path = path
         self.name = name or path.stem
-        self.text = text
-        self._data = self._parse(text)
         self._only_appended = True
+        self._set_text(text)
 
     # --- opening --------------------------------------------------------------
 
@@ -95,7 +95,11 @@ class EditableDataset:
             raw = path.read_bytes()
         except FileNotFoundError:
             raise NotFoundError("dataset file not found", path=path) from None
-        text, _ = parse_yaml_bytes(raw, path, DataError)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path,
+                            hint="save the file as UTF-8") from None
         return cls(path, text, name)
 
     @classmethod
@@ -127,23 +131,25 @@ class EditableDataset:
 
     @property
     def items(self) -> list[dict[str, Any]]:
-        items = self._data.get("items") or []
+        items = self._data().get("items") or []
         return [item for item in items if isinstance(item, dict)]
 
     @property
     def ids(self) -> list[str]:
-        return [str(item["id"]) for item in self.items if item.get("id") is not None]
+        # From the parser's positions pass: adding to a large file never builds its items.
+        return [span.id for span in self._layout().items if span.id is not None]
 
     @property
     def retired_ids(self) -> list[str]:
-        return [str(i) for i in self._data.get("retired_ids") or []]
+        return [str(i) for i in self._top_level("retired_ids") or []]
 
     def taken_ids(self) -> set[str]:
         return set(self.ids) | set(self.retired_ids)
 
     @property
     def schemas(self) -> dict[str, Any]:
-        return {key: self._data.get(key) for key in ("input_schema", "expected_schema") if self._data.get(key)}
+        found = {key: self._top_level(key) for key in ("input_schema", "expected_schema")}
+        return {key: value for key, value in found.items() if value}
 
     def item(self, item_id: str) -> dict[str, Any]:
         for item in self.items:
@@ -203,15 +209,11 @@ class EditableDataset:
             raise DataError(problems=problems)
         if not items:
             return
-        spans = layout(self.text)
+        spans = self._layout()
         indent = self._dash_column(spans.items) if spans.items else 2
         emitted = "".join(emit_item(_ordered(item), indent) for item in items)
         self._check_emitted(emitted, items)
-        self.text = self._insert_items(self.text, emitted)
-        self._data.setdefault("items", [])
-        if self._data["items"] is None:
-            self._data["items"] = []
-        self._data["items"].extend(_ordered(item) for item in items)
+        self._set_text(self._insert_items(emitted))
 
     def update(self, item_id: str, **changes: Any) -> None:
         """Replace fields of one item (None removes a field); the item is rewritten."""
@@ -251,11 +253,11 @@ class EditableDataset:
 
     def fix_ids(self) -> list[str]:
         """Give every item without an id a new one, in place; returns the new ids."""
-        spans = layout(self.text).items
+        spans = self._layout().items
         taken = self.taken_ids()
         inserts: list[tuple[int, str]] = []
         assigned = []
-        for raw, span in zip(self._data.get("items") or [], spans, strict=False):
+        for raw, span in zip(self._data().get("items") or [], spans, strict=False):
             if not isinstance(raw, dict) or raw.get("id") is not None or not span.is_mapping:
                 continue
             item_id = new_id(raw.get("input", ""), taken)
@@ -289,25 +291,48 @@ class EditableDataset:
 
     # --- text surgery ---------------------------------------------------------
 
-    @staticmethod
-    def _parse(text: str) -> dict[str, Any]:
-        data = load_yaml(text, "dataset") if text.strip() else {}
-        return data if isinstance(data, dict) else {}
+    def _set_text(self, text: str) -> None:
+        self.text = text
+        self._parsed: dict[str, Any] | None = None
+        self._positions: Layout | None = None
+
+    def _data(self) -> dict[str, Any]:
+        """The whole document as plain data (parsed on first use)."""
+        if self._parsed is None:
+            data = load_yaml(self.text, self.path) if self.text.strip() else {}
+            self._parsed = data if isinstance(data, dict) else {}
+        return self._parsed
+
+    def _layout(self) -> Layout:
+        if self._positions is None:
+            try:
+                self._positions = layout(self.text)
+            except YAMLError as exc:
+                raise DataError(problems=[parse_problem(exc, self.path)]) from None
+        return self._positions
+
+    def _top_level(self, key: str) -> Any:
+        """One top-level value, read from its own lines (cheap in a large file)."""
+        if self._parsed is not None:
+            return self._parsed.get(key)
+        span = self._layout().keys.get(key)
+        if span is None:
+            return None
+        return load_yaml(self.text[span.key_start:_line_after(self.text, span.value_end)], self.path).get(key)
 
     def _replace_text(self, text: str) -> None:
-        self._data = self._parse(text)
-        self.text = text
+        self._set_text(text)
         self._only_appended = False
 
     def _splice(self, start: int, end: int, insert: str) -> None:
         self._replace_text(self.text[:start] + insert + self.text[end:])
 
     def _find(self, item_id: str) -> tuple[int, ItemSpan]:
-        spans = layout(self.text).items
-        for index, raw in enumerate(self._data.get("items") or []):
+        found = self._layout()
+        for index, raw in enumerate(self._data().get("items") or []):
             if isinstance(raw, dict) and str(raw.get("id")) == item_id:
-                span = spans[index]
-                if not layout(self.text).items_block:
+                span = found.items[index]
+                if not found.items_block:
                     raise DataError(
                         "`items:` is written as a flow list ([...]); gitevals edits block lists only",
                         path=self.path,
@@ -347,8 +372,10 @@ class EditableDataset:
             end = line_start
         return start, end
 
-    def _insert_items(self, text: str, emitted: str) -> str:
-        spans = layout(text)
+    def _insert_items(self, emitted: str) -> str:
+        """The text with `emitted` items appended to the `items:` list."""
+        text = self.text
+        spans = self._layout()
         key = spans.keys.get("items")
         if key is None:
             return text + ("" if text.endswith("\n") or not text else "\n") + "items:\n" + emitted
@@ -371,7 +398,7 @@ class EditableDataset:
 
     def _set_top_level(self, key: str, value_text: str) -> None:
         """Set a top-level key to a one-line value, adding the key at the end when absent."""
-        spans = layout(self.text).keys
+        spans = self._layout().keys
         found = spans.get(key)
         if found is None:
             text = self.text if self.text.endswith("\n") else self.text + "\n"
