@@ -194,7 +194,27 @@ def test_trials_run_every_item_n_times() -> None:
     result = run_evals(upper, DATA, ["exact_match"], trials=3)
     assert len(result.items) == 9
     assert sorted((r.item.id, r.trial) for r in result.items)[:3] == [("a", 0), ("a", 1), ("a", 2)]
-    assert result.summary.trials == 3 and result.summary.scores["exact_match"].n == 9
+    summary = result.summary.scores["exact_match"]
+    assert result.summary.trials == 3 and summary.n == 3  # items, each with its trials averaged
+    assert (summary.pass_at_k, summary.pass_all_k, summary.trial_spread) == (pytest.approx(2 / 3), pytest.approx(2 / 3), 0.0)
+
+
+def test_trials_fold_into_per_item_means_pass_at_k_and_spread() -> None:
+    calls: dict[str, int] = {}
+
+    def flaky(text: str) -> str:
+        calls[text] = calls.get(text, 0) + 1
+        if text == "sometimes":
+            return text if calls[text] % 2 else "wrong"  # passes in trials 1 and 3 of 4
+        return text if text == "always" else "wrong"
+
+    data = [{"id": i, "input": i, "expected": i} for i in ("always", "sometimes", "never")]
+    summary = run_evals(flaky, data, ["exact_match"], trials=4).summary.scores["exact_match"]
+    assert summary.mean == pytest.approx((1 + 0.5 + 0) / 3) and summary.n == 3
+    assert summary.pass_rate == pytest.approx(6 / 12)
+    assert summary.pass_at_k == pytest.approx(2 / 3) and summary.pass_all_k == pytest.approx(1 / 3)
+    assert summary.trial_spread == pytest.approx((0 + 0.5 + 0) / 3)
+    assert summary.stderr == pytest.approx(0.5 / 3 ** 0.5)  # over the three item means, not twelve scores
 
 
 def test_module_attr_target(tmp_path: Path) -> None:

@@ -7,9 +7,10 @@ it under `runs/<eval>/<run-id>/`.
 
 from __future__ import annotations
 
+import hashlib
 import platform
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import anyio
 import anyio.to_thread
 
 from . import __version__
+from ._retry import RateLimiter, parse_rate
 from ._validation import read_model
 from ._yaml import locate
 from .datasets import Dataset, load_dataset
@@ -25,10 +27,10 @@ from .errors import ConfigError, DataError, GitevalsError, Problem, did_you_mean
 from .git import git_info
 from .models import EvalConfig, GateResult, RunManifest, Versions
 from .project import Project
-from .results import RunWriter, new_run_id
-from .runner import EvalResult, ItemResult, execute
+from .results import RunWriter, new_run_id, read_manifest, read_results
+from .runner import CallPolicy, EvalResult, ItemResult, execute
 from .scorers import BoundScorer, resolve_scorer
-from .summary import check_thresholds
+from .summary import check_thresholds, summarize
 from .targets import Target, resolve_target
 
 __all__ = ["EvalPlan", "RunOutcome", "arun_eval", "plan_eval", "run_eval"]
@@ -49,9 +51,15 @@ class EvalPlan:
     scorers: list[BoundScorer]
     concurrency: int
     trials: int
-    timeout_s: float | None
-    retries: int
+    policy: CallPolicy
+    max_errors: int | float | str | None
     tags: list[str]
+    shard: str | None = None
+    only_failed_from: str | None = None
+
+    def error_limit(self, calls: int) -> int | None:
+        """`max_errors` as a count, for a run of `calls` target calls."""
+        return error_limit(self.max_errors, calls)
 
 
 @dataclass(frozen=True)
@@ -78,8 +86,15 @@ def plan_eval(
     tags: Sequence[str] | None = None,
     concurrency: int | None = None,
     trials: int | None = None,
+    shard: tuple[int, int] | None = None,
+    only_ids: Sequence[str] | None = None,
+    only_failed_from: str | None = None,
 ) -> EvalPlan:
-    """Read eval `name` and everything it refers to; all problems are raised together."""
+    """Read eval `name` and everything it refers to; all problems are raised together.
+
+    `shard` (I, N) keeps the I-th of N deterministic slices of the items;
+    `only_ids` keeps only those items (re-running what failed in an earlier run).
+    """
     path = project.eval_path(name)
     text, config = read_model(path, EvalConfig, ConfigError)
     project.add_python_path()
@@ -111,11 +126,20 @@ def plan_eval(
     ]
     scorers = [s for s in scorers if s is not None]
     problems += _name_problems(scorers, config, path, text)
+    limiter = collect(("rate_limit",), lambda: _rate_limiter(config.rate_limit))
+    collect(("max_errors",), lambda: error_limit(config.max_errors, 1))
     if problems:
         raise ConfigError(problems=problems)
     assert dataset is not None and target is not None
     chosen_tags = list(tags) if tags else list(config.tags)
     selected = dataset.with_tags(chosen_tags)
+    if only_ids is not None:
+        wanted = set(only_ids)
+        selected = replace(selected, items=tuple(i for i in selected.items if i.id in wanted))
+    if shard is not None:
+        selected = replace(selected, items=tuple(i for i in selected.items if in_shard(i.id, *shard)))
+    if not selected.items and (shard is not None or only_ids is not None):
+        raise ConfigError("no items to run: " + ("this shard is empty" if shard else "nothing failed in that run"))
     if not selected.items:
         raise ConfigError(
             f"no items to run: dataset {config.dataset!r} has no items"
@@ -134,10 +158,50 @@ def plan_eval(
         scorers=scorers,
         concurrency=concurrency or config.concurrency or defaults.concurrency,
         trials=trials or config.trials or defaults.trials,
-        timeout_s=config.timeout_s if config.timeout_s is not None else defaults.timeout_s,
-        retries=config.retries if config.retries is not None else defaults.retries,
+        policy=CallPolicy(
+            timeout_s=config.timeout_s if config.timeout_s is not None else defaults.timeout_s,
+            retries=config.retries if config.retries is not None else defaults.retries,
+            rate_limiter=limiter,
+        ),
+        max_errors=config.max_errors,
         tags=chosen_tags,
+        shard=f"{shard[0]}/{shard[1]}" if shard else None,
+        only_failed_from=only_failed_from,
     )
+
+
+def in_shard(item_id: str, index: int, count: int) -> bool:
+    """Whether an item belongs to shard `index` (1-based) of `count`: by a hash of
+    its id, so the same item always lands in the same shard on every machine."""
+    return int(hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:12], 16) % count == index - 1
+
+
+def error_limit(value: int | float | str | None, calls: int) -> int | None:
+    """`max_errors` as a count: `10`, `0.2` (a fraction of `calls`) or `"20%"`."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            fraction = float(text.rstrip("%")) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise ConfigError(f"max_errors {value!r} is not a count, a fraction or a percentage",
+                              hint="write it like 10, 0.2 or \"20%\"") from None
+        value = fraction
+    if isinstance(value, bool) or value < 0:
+        raise ConfigError(f"max_errors {value!r} must not be negative")
+    if isinstance(value, int) or value >= 1:
+        return int(value)
+    return int(value * calls)
+
+
+def _rate_limiter(rate: float | str | None) -> RateLimiter | None:
+    if rate is None:
+        return None
+    try:
+        return RateLimiter(parse_rate(rate))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _name_problems(scorers: list[BoundScorer], config: EvalConfig, path: Path, text: str) -> list[Problem]:
@@ -175,18 +239,34 @@ async def arun_eval(
     project: Project,
     plan: EvalPlan,
     *,
-    on_start: Callable[[Path, RunManifest], None] | None = None,
+    resume: Path | None = None,
+    reuse: Any = None,
+    force: bool = False,
+    keep_results: bool = True,
+    on_start: Callable[[Path, RunManifest, int], None] | None = None,
     on_item_complete: Callable[[ItemResult], Awaitable[None] | None] | None = None,
 ) -> RunOutcome:
     """Run `plan`, recording it under the project's runs folder as it goes.
 
+    `resume` (a run folder) completes that run: only its missing item x trial
+    pairs run, appended to the same folder; it refuses when the dataset or the
+    eval changed since the run began, unless `force`. `reuse` (a
+    `runrefs.LoadedRun`) copies that run's results for items whose content and
+    whose target and scorer configuration are unchanged, and runs the rest.
+
     If the run is cancelled or interrupted, the manifest says `interrupted`
-    and every finished item is already on disk.
+    and every finished item is already on disk. `on_start` gets the run
+    folder, its manifest and how many item x trial pairs are left to run.
     """
-    manifest = _start_manifest(project, plan)
-    writer = RunWriter.create(project.runs_dir, manifest)
+    if resume is not None:
+        writer, done = _reopen(project, plan, resume, force)
+    else:
+        writer, done = RunWriter.create(project.runs_dir, _start_manifest(project, plan)), set()
+        if reuse is not None:
+            done = _copy_reusable(writer, plan, reuse)
+    pairs = [(item, t) for item in plan.dataset.items for t in range(plan.trials) if (item.id, t) not in done]
     if on_start is not None:
-        on_start(writer.folder, manifest)
+        on_start(writer.folder, writer.manifest, len(pairs))
 
     def record(result: ItemResult) -> Awaitable[None] | None:
         writer.append(result.to_record())
@@ -203,29 +283,85 @@ async def arun_eval(
                 target_options=plan.config.target_options,
                 concurrency=plan.concurrency,
                 trials=plan.trials,
-                timeout_s=plan.timeout_s,
-                retries=plan.retries,
+                policy=plan.policy,
+                max_errors=plan.error_limit(len(plan.dataset.items) * plan.trials),
+                pairs=pairs if done else None,
                 on_item_complete=record,
+                keep_results=keep_results,
             )
     except BaseException as exc:
         interrupted = not isinstance(exc, Exception)
-        writer.manifest = writer.manifest.model_copy(
-            update={
-                "status": "interrupted" if interrupted else "failed",
-                "finished_at": _now(),
-                "error": "interrupted" if interrupted else f"{type(exc).__name__}: {exc}",
-            }
-        )
-        writer.write_manifest()
-        writer.close()
+        _finish(writer, "interrupted" if interrupted else "failed",
+                error="interrupted" if interrupted else f"{type(exc).__name__}: {exc}")
         raise
-    gates = check_thresholds(result.summary, plan.config.thresholds)
-    writer.manifest = writer.manifest.model_copy(
-        update={"status": "completed", "finished_at": _now(), "summary": result.summary, "gates": gates}
-    )
+    summary = result.summary
+    if done:  # part of the results came from before: sum up the whole folder
+        summary = summarize(
+            read_results(writer.folder),
+            scorer_names=[s.name for s in plan.scorers],
+            total_items=len(plan.dataset.items),
+            trials=plan.trials,
+            duration_s=summary.duration_s,
+        )
+        result = EvalResult({n: s.mean for n, s in summary.scores.items()}, summary, result.items, result.stopped)
+    gates = check_thresholds(summary, plan.config.thresholds)
+    _finish(writer, "failed" if result.stopped else "completed", summary=summary, gates=gates, error=result.stopped)
+    return RunOutcome(writer.folder, writer.manifest, result)
+
+
+def _finish(writer: RunWriter, status: str, **update: Any) -> None:
+    writer.manifest = writer.manifest.model_copy(update={"status": status, "finished_at": _now(), **update})
     writer.write_manifest()
     writer.close()
-    return RunOutcome(writer.folder, writer.manifest, result)
+
+
+def _fingerprint(config: dict[str, Any]) -> dict[str, Any]:
+    """What decides a run's results: the config without how fast it ran."""
+    return {k: v for k, v in config.items() if k not in ("concurrency", "description")}
+
+
+def _reopen(project: Project, plan: EvalPlan, folder: Path, force: bool) -> tuple[RunWriter, set[tuple[str, int]]]:
+    """The writer of an earlier run to complete, and the item x trial pairs it already has."""
+    manifest = read_manifest(folder)
+    if manifest.eval != plan.name:
+        raise GitevalsError(f"run {manifest.id} is of eval {manifest.eval!r}, not {plan.name!r}",
+                            hint=f"resume it with `gitevals run {manifest.eval} --resume {manifest.id}`")
+    if manifest.status == "completed" and not force:
+        raise GitevalsError(f"run {manifest.id} is already complete", hint="start a new run instead")
+    changed = []
+    if manifest.dataset_hash != plan.full_dataset.hash:
+        changed.append(f"dataset {plan.full_dataset.name!r}")
+    if _fingerprint(manifest.config) != _fingerprint(_start_manifest(project, plan).config):
+        changed.append(f"eval {plan.name!r}")
+    if changed and not force:
+        raise GitevalsError(
+            f"cannot resume run {manifest.id}: the {' and the '.join(changed)} changed since it began",
+            hint="results made with different inputs would be mixed; start a new run, or pass --force",
+        )
+    done = {(r["item_id"], r["trial"]) for r in read_results(folder)}
+    manifest = manifest.model_copy(
+        update={"status": "running", "finished_at": None, "error": None,
+                "resumed_at": [*manifest.resumed_at, _now()]}
+    )
+    return RunWriter.reopen(folder, manifest), done
+
+
+def _copy_reusable(writer: RunWriter, plan: EvalPlan, source: Any) -> set[tuple[str, int]]:
+    """Copy `source`'s results whose item, target and scorers are unchanged; returns their pairs."""
+    keys = ("target", "target_options", "scorers")
+    if any(source.manifest.config.get(k) != writer.manifest.config.get(k) for k in keys):
+        return set()
+    hashes = {item.id: item.hash for item in plan.dataset.items}
+    copied: set[tuple[str, int]] = set()
+    for record in source.records:
+        pair = (record["item_id"], record["trial"])
+        if record.get("error") is None and hashes.get(pair[0]) == record.get("hash") and pair[1] < plan.trials \
+                and pair not in copied:
+            writer.append({**record, "reused_from": record.get("reused_from") or source.id})
+            copied.add(pair)
+    writer.manifest = writer.manifest.model_copy(update={"reused_from": source.id})
+    writer.write_manifest()
+    return copied
 
 
 async def _record_git(project: Project, plan: EvalPlan, writer: RunWriter) -> None:
@@ -242,9 +378,9 @@ async def _record_git(project: Project, plan: EvalPlan, writer: RunWriter) -> No
 def _start_manifest(project: Project, plan: EvalPlan) -> RunManifest:
     dataset = plan.full_dataset
     config = plan.config.model_dump(mode="json", exclude_defaults=True)
-    config.update(concurrency=plan.concurrency, trials=plan.trials, retries=plan.retries)
-    if plan.timeout_s is not None:
-        config["timeout_s"] = plan.timeout_s
+    config.update(concurrency=plan.concurrency, trials=plan.trials, retries=plan.policy.retries)
+    if plan.policy.timeout_s is not None:
+        config["timeout_s"] = plan.policy.timeout_s
     config["scorers"] = [s.spec if s.spec is not None else s.name for s in plan.scorers]
     return RunManifest(
         id=new_run_id(),
@@ -256,6 +392,8 @@ def _start_manifest(project: Project, plan: EvalPlan) -> RunManifest:
         dataset_blob_sha=dataset.blob_sha,
         dataset_hash=dataset.hash,
         tags=plan.tags,
+        shard=plan.shard,
+        only_failed_from=plan.only_failed_from,
         config=config,
         versions=Versions(gitevals=__version__, python=platform.python_version()),
     )

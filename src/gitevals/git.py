@@ -13,7 +13,7 @@ from typing import Any
 from .errors import GitevalsError
 from .models import GitInfo
 
-__all__ = ["CommitInfo", "Repository", "git_info", "init_repo", "open_repo"]
+__all__ = ["CommitInfo", "Repository", "git_info", "init_repo", "open_repo", "user_name"]
 
 
 @dataclass(frozen=True)
@@ -196,6 +196,16 @@ def git_info(path: Path, watched: Sequence[Path] = ()) -> GitInfo | None:
     if not watched:
         dirty.clear()  # without paths, status lists the whole tree: not what was asked
     return GitInfo(commit=commit, branch=branch, dirty=bool(dirty), dirty_paths=sorted(dirty))
+
+
+def user_name(path: Path) -> str | None:
+    """`git config user.name` as seen from `path`; None when unset or without git."""
+    try:
+        done = subprocess.run(["git", "config", "user.name"], cwd=path, capture_output=True, check=False)
+    except OSError:  # no git executable
+        return None
+    name = done.stdout.decode("utf-8", errors="replace").strip()
+    return name if done.returncode == 0 and name else None
 
 
 def init_repo(path: Path) -> bool:

@@ -25,8 +25,10 @@ __all__ = [
     "ResultLine",
     "RunManifest",
     "ScoreRecord",
+    "ScoreRevision",
     "ScorerConfig",
     "ScorerSummary",
+    "ScoringPass",
     "Summary",
     "ThresholdConfig",
     "Versions",
@@ -209,7 +211,15 @@ class EvalConfig(_Strict):
     timeout_s: float | None = Field(default=None, gt=0)
     """Seconds one target call may take. Default: from gitevals.yaml."""
     retries: int | None = Field(default=None, ge=0)
-    """How often a failing target call is retried. Default: from gitevals.yaml."""
+    """How often a failed target call is tried again when the failure is worth
+    it (timeout, connection error, HTTP 429 or 5xx, `RetryableError`), with
+    exponential backoff and jitter, honouring Retry-After. Default: from gitevals.yaml."""
+    rate_limit: float | str | None = None
+    """Target calls allowed across all concurrent items: per second (`5`), or
+    `"5/s"`, `"300/min"`."""
+    max_errors: int | float | str | None = None
+    """Stop the run early (exit 1) after more target errors than this: a count
+    (`10`), a fraction of all calls (`0.2`) or a percentage (`"20%"`)."""
     thresholds: dict[str, float | ThresholdConfig] = Field(default_factory=dict)
     """Gates per scorer: a number is the lowest acceptable mean."""
 
@@ -243,17 +253,23 @@ class ScorerSummary(_Strict):
     """One scorer over the whole run."""
 
     mean: float | None
-    """Mean score over the scores that were computed; null when there were none."""
+    """Mean score over items (each item's trials averaged first); null when none was scored."""
     stderr: float | None
-    """Standard error of the mean; null with fewer than two scores."""
+    """Standard error of the mean over items; null with fewer than two."""
     n: int
-    """How many scores were computed."""
+    """How many items were scored."""
     pass_rate: float | None
     """Fraction of computed scores that passed."""
     errors: int = 0
     """How many times the scorer itself failed (not counted in the mean)."""
     skipped: int = 0
     """How many outputs the scorer did not apply to (not counted in the mean)."""
+    pass_at_k: float | None = None
+    """With trials: the fraction of items that passed in at least one trial."""
+    pass_all_k: float | None = None
+    """With trials: the fraction of items that passed in every trial (pass^k)."""
+    trial_spread: float | None = None
+    """With trials: the mean over items of the standard deviation of their trials' scores."""
 
 
 class Summary(_Strict):
@@ -288,6 +304,39 @@ class GateResult(_Strict):
     """The run's value; null when no score was computed."""
     passed: bool
     """Whether the gate held."""
+
+
+class ScoringPass(_Strict):
+    """One `gitevals score` pass: scorers applied to the stored outputs of a
+    finished run, without calling the target again."""
+
+    started_at: str
+    """UTC time the pass started, ISO 8601."""
+    finished_at: str
+    """UTC time its scores were merged into results.jsonl, ISO 8601."""
+    user: str | None = None
+    """Who ran it: `git config user.name`, else the login name."""
+    scorers: list[str | dict[str, Any]]
+    """The scorers applied, as recorded in `config.scorers`."""
+    only_missing: bool = False
+    """Only outputs that had no score of a scorer were scored."""
+    scored: int
+    """Scores added or replaced (item x trial x scorer), including `reused` ones."""
+    errors: int = 0
+    """Of those, how many are scorer errors."""
+    skipped: int = 0
+    """Of those, how many are skips (the scorer does not apply to the item)."""
+    reused: int = 0
+    """Scores taken from an interrupted pass's `scores.jsonl` instead of being computed again."""
+    kept: int = 0
+    """Existing scores left as they were (with `only_missing`)."""
+    target_errors: int = 0
+    """Item x trial results without output (the target failed), which get no scores."""
+    replaced: list[str] = Field(default_factory=list)
+    """Scorer names whose earlier scores were replaced; each keeps them in `history`."""
+    copied_from: str | None = None
+    """`<commit>:<path>` when the run was found only in git history and copied into
+    the working tree to be scored."""
 
 
 class RunManifest(_Strict):
@@ -327,6 +376,18 @@ class RunManifest(_Strict):
     """Thresholds checked when the run ended."""
     error: str | None = None
     """Why the run failed or was interrupted."""
+    shard: str | None = None
+    """`I/N` when the run holds one deterministic slice of the items (`--shard`)."""
+    resumed_at: list[str] = Field(default_factory=list)
+    """UTC times the run was resumed (`--resume`), oldest first."""
+    reused_from: str | None = None
+    """The run whose unchanged results were copied (`--reuse`)."""
+    only_failed_from: str | None = None
+    """The run whose failed and errored items this run re-ran (`--only-failed`)."""
+    merged_from: list[str] = Field(default_factory=list)
+    """The shard runs this run was merged from (`gitevals runs merge`)."""
+    scoring: list[ScoringPass] = Field(default_factory=list)
+    """Scoring passes made after the run (`gitevals score`), oldest first."""
 
 
 class ErrorInfo(_Strict):
@@ -355,6 +416,35 @@ class ScoreRecord(_Strict):
     """Why the scorer failed."""
     skipped: bool = False
     """The scorer does not apply to this item (e.g. it needs `expected`); `reason` says why."""
+    added_at: str | None = None
+    """UTC time `gitevals score` added this score to the finished run; null when the run computed it."""
+    history: list[ScoreRevision] = Field(default_factory=list)
+    """Earlier scores under this name that `gitevals score --replace` replaced, oldest first."""
+
+
+class ScoreRevision(_Strict):
+    """A score replaced by `gitevals score --replace`, kept so that nothing is lost."""
+
+    value: float | None
+    """Its value; null when the scorer had failed."""
+    passed: bool | None
+    """Whether it passed; null when the scorer had failed."""
+    reason: str | None = None
+    """Why, in words."""
+    details: dict[str, Any] | None = None
+    """Anything else the scorer reported."""
+    error: ErrorInfo | None = None
+    """Why the scorer had failed."""
+    skipped: bool = False
+    """The scorer had not applied to this item."""
+    added_at: str | None = None
+    """When `gitevals score` had added it; null when the run had computed it."""
+    scorer: str | dict[str, Any] | None = None
+    """The spec of the scorer that made it, as it was recorded in `config.scorers`."""
+    replaced_at: str
+    """UTC time it was replaced, ISO 8601."""
+    replaced_by: str | None = None
+    """Who replaced it: `git config user.name`, else the login name."""
 
 
 class ResultLine(_Strict):
@@ -394,6 +484,8 @@ class ResultLine(_Strict):
     """Anything else the target returned."""
     started_at: str
     """UTC time the item started, ISO 8601."""
+    reused_from: str | None = None
+    """The run this result was copied from (`--reuse`), when it was not run again."""
 
 
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {

@@ -61,6 +61,21 @@ class RunWriter:
         writer._results = open(folder / RESULTS, "a", encoding="utf-8")  # noqa: SIM115
         return writer
 
+    @classmethod
+    def reopen(cls, folder: Path, manifest: RunManifest) -> RunWriter:
+        """Continue an earlier run: a torn last line (the writer was killed
+        mid-line) is cut off before new results are appended."""
+        writer = cls(folder, manifest)
+        path = folder / RESULTS
+        data = path.read_bytes() if path.exists() else b""
+        whole = data[: data.rfind(b"\n") + 1]
+        if len(whole) != len(data):
+            with open(path, "r+b") as handle:
+                handle.truncate(len(whole))
+        writer.write_manifest()
+        writer._results = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        return writer
+
     def write_manifest(self) -> None:
         atomic_write(self.folder / MANIFEST, self.manifest.model_dump_json(indent=2) + "\n")
 

@@ -8,6 +8,7 @@ recorded on its item and the run goes on.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,16 +18,19 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
+from ._retry import RateLimiter, backoff_s, parse_rate, retry_info
 from .datasets import Dataset, DatasetItem, make_item
 from .models import Summary
 from .scorers import BoundScorer, NotApplicable, ScorerError, ScorerInput, resolve_scorer
-from .summary import summarize
+from .summary import Summarizer
 from .targets import Target, TargetCall, TargetError, TargetResult, resolve_target
 
-__all__ = ["EvalResult", "ItemResult", "arun_evals", "execute", "run_evals"]
+__all__ = ["EvalResult", "ItemResult", "arun_evals", "execute", "run_evals", "score_one"]
 
 OnItemComplete = Callable[["ItemResult"], "Awaitable[None] | None"]
-_MAX_BACKOFF_S = 5.0
 
 
 @dataclass
@@ -83,6 +87,8 @@ class EvalResult:
     scores: dict[str, float | None]
     summary: Summary
     items: list[ItemResult] = field(default_factory=list)
+    stopped: str | None = None
+    """Why the run stopped before every item ran (too many errors)."""
 
 
 def run_evals(
@@ -95,6 +101,7 @@ def run_evals(
     trials: int = 1,
     timeout_s: float | None = None,
     retries: int = 0,
+    rate_limit: float | str | None = None,
     on_item_complete: OnItemComplete | None = None,
 ) -> EvalResult:
     """Run every item of `data` against `target` and score the outputs.
@@ -103,7 +110,10 @@ def run_evals(
     `generate`, `invoke` or `ainvoke`, or a `module:attr` string. `data` holds
     mappings with `input` and optionally `expected` (or `ground_truth`),
     `context` and `id`, or `DatasetItem`s, or a `Dataset`. `scorers` are
-    built-in names, scorer objects or functions.
+    built-in names, scorer objects or functions. Failed calls that are worth
+    it (timeouts, connection errors, HTTP 429 and 5xx, `RetryableError`) are
+    retried up to `retries` times; `rate_limit` (per second, or "300/min")
+    spaces calls across all concurrent items.
     """
     return anyio.run(
         lambda: arun_evals(
@@ -115,6 +125,7 @@ def run_evals(
             trials=trials,
             timeout_s=timeout_s,
             retries=retries,
+            rate_limit=rate_limit,
             on_item_complete=on_item_complete,
         )
     )
@@ -130,6 +141,7 @@ async def arun_evals(
     trials: int = 1,
     timeout_s: float | None = None,
     retries: int = 0,
+    rate_limit: float | str | None = None,
     on_item_complete: OnItemComplete | None = None,
 ) -> EvalResult:
     """The async form of `run_evals`."""
@@ -147,8 +159,7 @@ async def arun_evals(
         target_options=options,
         concurrency=concurrency,
         trials=trials,
-        timeout_s=timeout_s,
-        retries=retries,
+        policy=CallPolicy(timeout_s, retries, RateLimiter(parse_rate(rate_limit)) if rate_limit else None),
         on_item_complete=on_item_complete,
     )
 
@@ -175,6 +186,24 @@ def as_items(data: Iterable[Any] | Dataset) -> list[DatasetItem]:
     return items
 
 
+@dataclass(frozen=True)
+class CallPolicy:
+    """How each target call is made: its time limit, its retries and the shared rate limit."""
+
+    timeout_s: float | None = None
+    retries: int = 0
+    rate_limiter: RateLimiter | None = None
+
+
+class TooManyErrors(Exception):
+    """The run stopped early: more target errors than `max_errors` allows."""
+
+    def __init__(self, errors: int, limit: int) -> None:
+        super().__init__(f"stopped after {errors} target errors (max_errors allows {limit})")
+        self.errors = errors
+        self.limit = limit
+
+
 async def execute(
     items: Sequence[DatasetItem],
     target: Target,
@@ -183,38 +212,59 @@ async def execute(
     target_options: Mapping[str, Any] | None = None,
     concurrency: int = 1,
     trials: int = 1,
-    timeout_s: float | None = None,
-    retries: int = 0,
+    policy: CallPolicy = CallPolicy(),
+    max_errors: int | None = None,
+    pairs: Sequence[tuple[DatasetItem, int]] | None = None,
     on_item_complete: OnItemComplete | None = None,
+    keep_results: bool = True,
 ) -> EvalResult:
-    """Run resolved items, target and scorers; the engine under every entry point."""
+    """Run resolved items, target and scorers; the engine under every entry point.
+
+    Without `keep_results`, results are only passed to `on_item_complete` (which
+    writes them to disk) and summed up: memory does not grow with outputs.
+
+    `pairs` (item, trial) replaces every item x trial when only some are to run
+    (a resumed run). After more target errors than `max_errors`, the calls in
+    flight are cancelled and the result says why in `stopped`.
+    """
     started = time.perf_counter()
     options = dict(target_options or {})
-    pairs = iter([(item, trial) for item in items for trial in range(trials)])
+    todo = list(pairs) if pairs is not None else [(item, trial) for item in items for trial in range(trials)]
+    queue = iter(todo)
     results: list[ItemResult] = []
+    summarizer = Summarizer([s.name for s in scorers])
+    errors = 0
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = max(limiter.total_tokens, concurrency)
 
     async def worker() -> None:
-        for item, trial in pairs:
-            result = await _run_one(item, trial, target, scorers, options, timeout_s, retries)
-            results.append(result)
+        nonlocal errors
+        for item, trial in queue:
+            result = await _run_one(item, trial, target, scorers, options, policy)
+            summarizer.add(result)
+            if keep_results:
+                results.append(result)
             if on_item_complete is not None:
                 done = on_item_complete(result)
                 if done is not None:
                     await done
+            if result.error is not None:
+                errors += 1
+                if max_errors is not None and errors > max_errors:
+                    raise TooManyErrors(errors, max_errors)
 
-    async with anyio.create_task_group() as group:
-        for _ in range(max(1, min(concurrency, len(items) * trials))):
-            group.start_soon(worker)
-    summary = summarize(
-        results,
-        scorer_names=[s.name for s in scorers],
-        total_items=len(items),
-        trials=trials,
-        duration_s=time.perf_counter() - started,
-    )
-    return EvalResult({name: s.mean for name, s in summary.scores.items()}, summary, results)
+    stopped = None
+    try:
+        async with anyio.create_task_group() as group:
+            for _ in range(max(1, min(concurrency, len(todo)))):
+                group.start_soon(worker)
+    except BaseExceptionGroup as group_error:
+        too_many = group_error.subgroup(lambda e: isinstance(e, TooManyErrors))
+        if too_many is None or too_many.exceptions != group_error.exceptions:
+            raise
+        stopped = str(too_many.exceptions[0])
+    summary = summarizer.summary(total_items=len(items), trials=trials, duration_s=time.perf_counter() - started)
+    return EvalResult({name: s.mean for name, s in summary.scores.items()}, summary, results, stopped)
 
 
 async def _run_one(
@@ -223,8 +273,7 @@ async def _run_one(
     target: Target,
     scorers: Sequence[BoundScorer],
     options: Mapping[str, Any],
-    timeout_s: float | None,
-    retries: int,
+    policy: CallPolicy,
 ) -> ItemResult:
     started_at = datetime.now(timezone.utc).isoformat()
     merged = {**options, **item.start_options} if item.start_options else options
@@ -232,12 +281,14 @@ async def _run_one(
     attempts = 0
     while True:
         attempts += 1
+        if policy.rate_limiter is not None:
+            await policy.rate_limiter.wait()
         began = time.perf_counter()
-        result, error = await _call(target, call, timeout_s)
+        result, error, retryable, retry_after = await _call(target, call, policy.timeout_s)
         latency_ms = round((time.perf_counter() - began) * 1000, 3)
-        if error is None or attempts > retries:
+        if error is None or not retryable or attempts > policy.retries:
             break
-        await anyio.sleep(min(0.1 * 2 ** (attempts - 1), _MAX_BACKOFF_S))
+        await anyio.sleep(backoff_s(attempts, retry_after))
     scores = {} if result is None else await _score_all(scorers, item, result, merged)
     return ItemResult(
         item=item,
@@ -256,21 +307,23 @@ async def _run_one(
 
 async def _call(
     target: Target, call: TargetCall, timeout_s: float | None
-) -> tuple[TargetResult | None, dict[str, Any] | None]:
+) -> tuple[TargetResult | None, dict[str, Any] | None, bool, float | None]:
+    """(result, error record, whether the error is worth a retry, seconds the server asked to wait)."""
     try:
         if timeout_s is None:
-            return await target(call), None
+            return await target(call), None, False, None
         with anyio.fail_after(timeout_s):
-            return await target(call), None
+            return await target(call), None, False, None
     except TimeoutError:
-        return None, {"type": "timeout", "message": f"no answer within {timeout_s:g} s"}
+        return None, {"type": "timeout", "message": f"no answer within {timeout_s:g} s"}, True, None
     except TargetError as exc:
         error = {"type": exc.kind, "message": str(exc)}
         if exc.stderr:
             error["stderr"] = exc.stderr
-        return None, error
+        return None, error, False, None
     except Exception as exc:
-        return None, {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}
+        retryable, retry_after = retry_info(exc)
+        return None, {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}, retryable, retry_after
 
 
 async def _score_all(
@@ -291,10 +344,13 @@ async def _score_all(
         target_options=options,
         item_id=item.id,
     )
-    return {scorer.name: await _score_one(scorer, sample) for scorer in scorers}
+    return {scorer.name: await score_one(scorer, sample) for scorer in scorers}
 
 
-async def _score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
+async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
+    """One scorer's verdict on one output as a results.jsonl score record
+    (`{value, passed, reason, ...}`, see `models.ScoreRecord`). Never raises:
+    a failing scorer is recorded as an error, one that does not apply as skipped."""
     try:
         score = await scorer(sample)
     except NotApplicable as exc:

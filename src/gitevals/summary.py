@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from .models import GateResult, ScorerSummary, Summary, ThresholdConfig
 
-__all__ = ["check_thresholds", "mean_and_stderr", "summarize"]
-
-
-class _Scored(Protocol):
-    error: dict[str, Any] | None
-    scores: dict[str, dict[str, Any]]
-    usage: dict[str, float] | None
+__all__ = ["Summarizer", "check_thresholds", "mean_and_stderr", "summarize"]
 
 
 def mean_and_stderr(values: Sequence[float]) -> tuple[float | None, float | None]:
@@ -29,60 +23,111 @@ def mean_and_stderr(values: Sequence[float]) -> tuple[float | None, float | None
     return mean, math.sqrt(variance / n)
 
 
+def _fields(result: Any) -> tuple[Any, Any, Mapping[str, Any], Mapping[str, Any] | None]:
+    """(item id, error, scores, usage) of an ItemResult or of a results.jsonl record."""
+    if isinstance(result, Mapping):
+        return result.get("item_id"), result.get("error"), result.get("scores") or {}, result.get("usage")
+    item = getattr(result, "item", None)
+    return getattr(item, "id", None), result.error, result.scores or {}, getattr(result, "usage", None)
+
+
+class _ScorerTally:
+    """One scorer's values and passes, by item (so trials fold into per-item means)."""
+
+    def __init__(self) -> None:
+        self.values: dict[Any, list[float]] = {}
+        self.passes: dict[Any, list[bool]] = {}
+        self.errors = 0
+        self.skipped = 0
+
+    def add(self, item_id: Any, score: Mapping[str, Any]) -> None:
+        if score.get("skipped"):
+            self.skipped += 1
+        elif score.get("value") is None:
+            self.errors += 1
+        else:
+            self.values.setdefault(item_id, []).append(score["value"])
+            self.passes.setdefault(item_id, []).append(bool(score.get("passed")))
+
+    def summary(self, trials: int) -> ScorerSummary:
+        item_means = [math.fsum(v) / len(v) for v in self.values.values()]
+        mean, stderr = mean_and_stderr(item_means)
+        outcomes = list(self.passes.values())
+        scored = sum(len(p) for p in outcomes)
+        summary = ScorerSummary(
+            mean=mean,
+            stderr=stderr,
+            n=len(item_means),
+            pass_rate=sum(sum(p) for p in outcomes) / scored if scored else None,
+            errors=self.errors,
+            skipped=self.skipped,
+        )
+        if trials > 1 and outcomes:
+            spreads = [_stdev(v) for v in self.values.values()]
+            summary.pass_at_k = sum(any(p) for p in outcomes) / len(outcomes)
+            summary.pass_all_k = sum(all(p) for p in outcomes) / len(outcomes)
+            summary.trial_spread = math.fsum(spreads) / len(spreads)
+        return summary
+
+
+def _stdev(values: Sequence[float]) -> float:
+    """Population standard deviation: how much one item's trials disagree."""
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+
+
+class Summarizer:
+    """Totals and per-scorer statistics, fed one result at a time (ItemResults
+    or results.jsonl records), so a run's memory holds scores, not outputs.
+
+    With trials, each item's scores are averaged first, so the mean and its
+    standard error are over items (repeated trials of one item are not
+    independent samples). Scorer errors and skips are counted, never averaged in.
+    """
+
+    def __init__(self, scorer_names: Sequence[str]) -> None:
+        self.tallies = {name: _ScorerTally() for name in scorer_names}
+        self.usage: dict[str, float] = {}
+        self.completed = self.errors = self.seen = 0
+
+    def add(self, result: Any) -> None:
+        item_id, error, scores, used = _fields(result)
+        self.seen += 1
+        if error is not None:
+            self.errors += 1
+            return
+        self.completed += 1
+        for key, amount in (used or {}).items():
+            if isinstance(amount, (int, float)):
+                self.usage[key] = self.usage.get(key, 0) + amount
+        for name, score in scores.items():
+            self.tallies.setdefault(name, _ScorerTally()).add(self.seen if item_id is None else item_id, score)
+
+    def summary(self, *, total_items: int, trials: int, duration_s: float) -> Summary:
+        return Summary(
+            total_items=total_items,
+            trials=trials,
+            completed=self.completed,
+            errors=self.errors,
+            scores={name: tally.summary(trials) for name, tally in self.tallies.items()},
+            duration_s=round(duration_s, 4),
+            usage=self.usage,
+        )
+
+
 def summarize(
-    results: Iterable[_Scored],
+    results: Iterable[Any],
     *,
     scorer_names: Sequence[str],
     total_items: int,
     trials: int,
     duration_s: float,
 ) -> Summary:
-    """Totals and per-scorer statistics. Scorer errors and skips are counted, never averaged in."""
-    values: dict[str, list[float]] = {name: [] for name in scorer_names}
-    passes = dict.fromkeys(scorer_names, 0)
-    scorer_errors = dict.fromkeys(scorer_names, 0)
-    skipped = dict.fromkeys(scorer_names, 0)
-    usage: dict[str, float] = {}
-    completed = errors = 0
+    """The Summary of all `results` (see `Summarizer`)."""
+    summarizer = Summarizer(scorer_names)
     for result in results:
-        if result.error is not None:
-            errors += 1
-            continue
-        completed += 1
-        for key, amount in (result.usage or {}).items():
-            if isinstance(amount, (int, float)):
-                usage[key] = usage.get(key, 0) + amount
-        for name, score in result.scores.items():
-            if name not in values:
-                values[name], passes[name], scorer_errors[name], skipped[name] = [], 0, 0, 0
-            if score.get("skipped"):
-                skipped[name] += 1
-                continue
-            if score.get("value") is None:
-                scorer_errors[name] += 1
-                continue
-            values[name].append(score["value"])
-            passes[name] += bool(score.get("passed"))
-    scores = {}
-    for name, found in values.items():
-        mean, stderr = mean_and_stderr(found)
-        scores[name] = ScorerSummary(
-            mean=mean,
-            stderr=stderr,
-            n=len(found),
-            pass_rate=passes[name] / len(found) if found else None,
-            errors=scorer_errors[name],
-            skipped=skipped[name],
-        )
-    return Summary(
-        total_items=total_items,
-        trials=trials,
-        completed=completed,
-        errors=errors,
-        scores=scores,
-        duration_s=round(duration_s, 4),
-        usage=usage,
-    )
+        summarizer.add(result)
+    return summarizer.summary(total_items=total_items, trials=trials, duration_s=duration_s)
 
 
 def check_thresholds(

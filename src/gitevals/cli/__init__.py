@@ -18,6 +18,7 @@ from .init import init
 from .run import run
 from .runs import runs
 from .schema import schema
+from .score import score
 
 __all__ = ["cli", "main"]
 
@@ -42,7 +43,7 @@ def cli(ctx: click.Context, directory: str | None) -> None:
         os.chdir(directory)  # like git -C: targets see DIR as their working folder too
 
 
-for command in (init, run, runs, compare, dataset, schema):
+for command in (init, run, runs, score, compare, dataset, schema):
     cli.add_command(command)
 
 

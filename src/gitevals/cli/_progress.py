@@ -48,6 +48,9 @@ class PlainProgress:
     def __exit__(self, *exc: Any) -> None:
         pass
 
+    def set_total(self, total: int) -> None:
+        self.tally.total = total
+
     def update(self, result: ItemResult) -> None:
         tally = self.tally
         tally.add(result)
@@ -87,6 +90,10 @@ class RichProgress:
 
     def echo(self, text: str) -> None:
         self._console.print(text, markup=False)
+
+    def set_total(self, total: int) -> None:
+        self.tally.total = total
+        self._progress.update(self._task, total=total)
 
     def __enter__(self) -> RichProgress:
         self._progress.start()

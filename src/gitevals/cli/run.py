@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 import click
 
@@ -19,39 +20,67 @@ from .compare import comparison_options, show_comparison
 @click.option("--concurrency", type=click.IntRange(min=1), help="Items run at once (overrides the eval).")
 @click.option("--trials", type=click.IntRange(min=1), help="Runs per item (overrides the eval).")
 @click.option("--tag", "tags", multiple=True, help="Run only items with this tag (repeatable).")
+@click.option("--resume", "resume_ref", metavar="RUN", help="Complete RUN (or `latest`): run only its missing items.")
+@click.option("--force", is_flag=True, help="Resume even though the dataset or the eval changed.")
+@click.option("--only-failed", "failed_ref", metavar="RUN", help="Run only the items that failed or errored in RUN.")
+@click.option("--reuse", "reuse_ref", metavar="RUN",
+              help="Copy RUN's results for items whose content, target and scorers are unchanged; run the rest.")
+@click.option("--shard", metavar="I/N", help="Run the I-th of N deterministic slices of the items (join them with `runs merge`).")
 @click.option("--baseline", "baseline_ref", metavar="REF",
               help="Then compare with the newest run of this eval made at REF or before it.")
 @comparison_options
 @click.pass_context
 def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int | None, tags: tuple[str, ...],
+        resume_ref: str | None, force: bool, failed_ref: str | None, reuse_ref: str | None, shard: str | None,
         baseline_ref: str | None, **compare_options: object) -> None:
     """Run EVAL (a name in evals/ or a path) and record the results under runs/.
 
-    Exits 1 when a threshold fails, every item errors, or (with
-    --fail-on-regression) the comparison with --baseline finds a regression;
-    2 on a config or data error; 130 when interrupted.
+    Exits 1 when a threshold fails, every item errors, the run stops at
+    max_errors, or (with --fail-on-regression) the comparison with --baseline
+    finds a regression; 2 on a config or data error; 130 when interrupted
+    (finished items are kept: complete the run with --resume).
     """
     import anyio
 
     from ..evals import arun_eval, plan_eval
+    from ..results import find_run
+    from ..runrefs import load_run
+    from ..report.text import record_passed
     from ._progress import PlainProgress, RichProgress
 
+    if sum(x is not None for x in (resume_ref, failed_ref, reuse_ref)) > 1:
+        raise click.UsageError("choose one of --resume, --only-failed and --reuse")
     project = get_project()
-    plan = plan_eval(project, eval_name, tags=tags, concurrency=concurrency, trials=trials)
-    total = len(plan.dataset.items) * plan.trials
-    if is_interactive():
-        progress: RichProgress | PlainProgress = RichProgress(console(), total)
-    else:
-        progress = PlainProgress(click.echo, total)
+    only_ids = failed_from = None
+    if failed_ref is not None:
+        failed_run = load_run(project, failed_ref)
+        failed_from = failed_run.id
+        only_ids = sorted({r["item_id"] for r in failed_run.records if not record_passed(r)})
+    plan = plan_eval(project, eval_name, tags=tags, concurrency=concurrency, trials=trials, shard=_shard(shard),
+                     only_ids=only_ids, only_failed_from=failed_from)
+    resume = find_run(project.runs_dir, eval_name if resume_ref == "latest" else resume_ref).path if resume_ref else None
+    reuse = load_run(project, reuse_ref) if reuse_ref else None
+    progress: RichProgress | PlainProgress = (
+        RichProgress(console(), 0) if is_interactive() else PlainProgress(click.echo, 0)
+    )
     folder_holder: list[str] = []
+    failures: list[dict] = []
 
-    def started(folder, manifest) -> None:  # type: ignore[no-untyped-def]
+    def started(folder, manifest, remaining: int) -> None:  # type: ignore[no-untyped-def]
         folder_holder.append(project.relative(folder))
+        progress.set_total(remaining)
         trials_text = f" x {plan.trials} trials" if plan.trials > 1 else ""
+        todo = len(plan.dataset.items) * plan.trials
+        left = f", {remaining} of {todo} left to run" if remaining != todo else ""
         progress.echo(
             f"{plan.name}: {len(plan.dataset.items)} items{trials_text} from dataset "
-            f"{plan.dataset.name}, concurrency {plan.concurrency} -> {folder_holder[0]}/"
+            f"{plan.dataset.name}{left}, concurrency {plan.concurrency} -> {folder_holder[0]}/"
         )
+
+    def finished(result) -> None:  # type: ignore[no-untyped-def]
+        progress.update(result)
+        if not result.passed and len(failures) < _FAILURES_KEPT:
+            failures.append(result.to_record())
 
     _interrupt_on_signals()
     # The report's imports (rich) are only needed at the end: load them while
@@ -60,11 +89,14 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     try:
         with progress:
             outcome = anyio.run(
-                lambda: arun_eval(project, plan, on_start=started, on_item_complete=progress.update)
+                lambda: arun_eval(project, plan, resume=resume, reuse=reuse, force=force, keep_results=False,
+                                  on_start=started, on_item_complete=finished)
             )
     except KeyboardInterrupt:
         where = folder_holder[0] if folder_holder else "runs/"
+        run_id = Path(where).name
         progress.echo(f"interrupted: finished items are kept in {where}/")
+        progress.echo(f"complete the run with: gitevals run {plan.name} --resume {run_id}")
         sys.stdout.flush()
         sys.stderr.flush()
         # A sync target abandoned mid-call still holds a worker thread that the
@@ -72,14 +104,29 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         os._exit(EXIT_INTERRUPTED)
     from ..report.text import render_run_end
 
-    failures = [r.to_record() for r in outcome.result.items if not r.passed]
     console().print(render_run_end(outcome.manifest, failures, folder_holder[0]))
     summary = outcome.manifest.summary
     failed = not outcome.passed or (summary is not None and summary.completed == 0)
+    if outcome.result.stopped:
+        err_console().print(f"[red]stopped early[/]: {outcome.result.stopped}; the finished items are kept",
+                            highlight=False)
+        failed = True
     if baseline_ref is not None:
         failed = _compare_with_baseline(project, outcome, baseline_ref, compare_options) or failed
     if failed:
         ctx.exit(EXIT_FAILED)
+
+
+_FAILURES_KEPT = 200
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit()) or not 1 <= int(index) <= int(count):
+        raise click.BadParameter("write it as I/N with 1 <= I <= N, like 2/4", param_hint="--shard")
+    return int(index), int(count)
 
 
 def _compare_with_baseline(project, outcome, ref: str, options: dict) -> bool:  # type: ignore[no-untyped-def]

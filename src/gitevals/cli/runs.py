@@ -72,3 +72,26 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
     if failing.plain:
         out.print("[bold]Failing items[/]")
         out.print(failing)
+
+
+@runs.command()
+@click.argument("run_refs", nargs=-1, required=True, metavar="RUN...")
+@click.pass_context
+def merge(ctx: click.Context, run_refs: tuple[str, ...]) -> None:
+    """Join the shards of one run (`gitevals run EVAL --shard I/N`) into one run.
+
+    Exits 1 when the merged run fails a threshold of its eval.
+    """
+    from ..merging import merge_runs
+    from ..report.text import render_gates, render_summary
+
+    project = get_project()
+    folder, manifest = merge_runs(project, run_refs)
+    out = console()
+    out.print(f"merged {len(run_refs)} shards into {project.relative(folder)}/", markup=False)
+    if manifest.summary is not None:
+        out.print(render_summary(manifest.summary))
+    if manifest.gates:
+        out.print(render_gates(manifest.gates))
+    if not all(gate.passed for gate in manifest.gates):
+        ctx.exit(1)
