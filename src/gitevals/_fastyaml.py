@@ -13,6 +13,7 @@ document.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -37,6 +38,7 @@ _TAG = "tag:yaml.org,2002:"
 _STR, _MAP, _SEQ, _MERGE, _TIMESTAMP = (_TAG + t for t in ("str", "map", "seq", "merge", "timestamp"))
 _SCALAR_TAGS = {_TAG + t for t in ("null", "bool", "int", "float")}
 _MISSING = object()
+_INTERNED = 24
 
 
 class ConstructError(MarkedYAMLError):
@@ -63,6 +65,8 @@ class _Scalars:
 
     def value(self, event: ScalarEvent) -> Any:
         text = event.value
+        if len(text) <= _INTERNED:
+            text = sys.intern(text)  # keys and tags repeat in every item: keep one copy
         tag = event.tag
         if tag is None or tag == "!":
             if not event.implicit[0]:

@@ -40,11 +40,17 @@ def load_yaml(text: str, path: Path | str) -> Any:
     Raises `YamlProblem` (carrying the problem) so callers can wrap it in the
     error class that fits the file.
     """
+    from _ruamel_yaml import CParser  # ruamel.yaml's C parser (ruamel.yaml.clib)
+
+    # A parser of our own, not the YAML object's: that one keeps the last
+    # document's text and reader buffer alive after the load.
+    parser = CParser(text)
     try:
-        yaml = _safe_yaml()
-        return construct(yaml.parse(text), yaml.constructor)
+        return construct(iter(parser.get_event, None), _safe_yaml().constructor)
     except YAMLError as exc:
         raise YamlProblem(parse_problem(exc, path)) from None
+    finally:
+        parser.dispose()
 
 
 class YamlProblem(Exception):

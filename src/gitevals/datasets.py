@@ -21,7 +21,7 @@ __all__ = ["Dataset", "DatasetItem", "load_dataset", "make_item", "parse_dataset
 _ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DatasetItem:
     """One test case with its content hashes."""
 
