@@ -53,6 +53,8 @@ OUT = Console(highlight=False, width=None if sys.stdout.isatty() else 132)
 
 W1_ITEMS, W1_SLEEP_S, CONCURRENCY = 1_000, 0.020, 16
 W2_ITEMS = 10_000
+W3_ITEMS = 100_000
+W3_MAX_RSS_MB = 150.0
 LOAD_ITEMS = 10_000
 HELP_REPEATS = 5
 
@@ -220,10 +222,12 @@ def build_project(root: Path) -> None:
     write_dataset(root / "datasets" / "w1.yaml", W1_ITEMS, echo=True, seed=1)
     write_dataset(root / "datasets" / "w2.yaml", W2_ITEMS, echo=True, seed=2)
     write_dataset(root / "datasets" / "support-10k.yaml", LOAD_ITEMS, echo=False, seed=3)
+    write_dataset(root / "datasets" / "w3.yaml", W3_ITEMS, echo=True, seed=4)
     for name, dataset, target in (
         ("w0", "one", "echo"),
         ("w1", "w1", "sleepy"),
         ("w2", "w2", "echo"),
+        ("w3", "w3", "echo"),
     ):
         (root / "evals" / f"{name}.yaml").write_text(
             f"dataset: {dataset}\ntarget: bench_targets:{target}\nscorers: [exact_match]\n"
@@ -376,6 +380,8 @@ def main() -> int:
             w2_peer.append(run_peer(work, W2_ITEMS, 0.0))
             log(f"{prefix} load_dataset ({LOAD_ITEMS} items) ...")
             loads.append(run_load(root / "datasets" / "support-10k.yaml"))
+        log(f"W3 ({W3_ITEMS} zero-latency items, once: memory) ...")
+        w3 = run_eval(root, "w3", W3_ITEMS)
     except BenchError as exc:
         ERR.print(f"[bold red]bench failed[/]: {exc}", highlight=False)
         return 2
@@ -453,6 +459,8 @@ def main() -> int:
             ok=load_with_import < LOAD_MAX_S,
         ),
         Row(f"load_dataset {LOAD_ITEMS} items, load alone", _s(load_alone), f"< {LOAD_MAX_S:g} s", ok=load_alone < LOAD_MAX_S),
+        Row(f"W3 wall ({W3_ITEMS} zero-latency items)", _s(w3.proc.wall_s), "", "", ""),
+        Row("W3 peak RSS", f"{w3.proc.maxrss_mb:.1f} MB", f"< {W3_MAX_RSS_MB:g} MB", ok=w3.proc.maxrss_mb < W3_MAX_RSS_MB),
         Row("load_dataset whole process (interpreter included)", _s(load_wall), "", "", ""),
         Row("load_dataset process peak RSS (max over rounds)", f"{load_rss:.1f} MB", "", "", ""),
     ]
