@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import anyio
@@ -476,8 +475,7 @@ def _finish(
     config = dict(manifest.config)
     config["scorers"] = _merged_specs(config.get("scorers", []), bound)
     summary = summarize(
-        (SimpleNamespace(item=SimpleNamespace(id=r["item_id"]), error=r.get("error"), scores=r.get("scores") or {},
-                         usage=r.get("usage")) for r in records),
+        records,
         scorer_names=[*(manifest.summary.scores if manifest.summary else []), *plan.scorers],
         total_items=manifest.summary.total_items if manifest.summary else len({r["item_id"] for r in records}),
         trials=manifest.summary.trials if manifest.summary else int(manifest.config.get("trials") or 1),
