@@ -29,7 +29,7 @@ from .models import EvalConfig, GateResult, RunManifest, Versions
 from .project import Project
 from .results import RunWriter, new_run_id, read_manifest, read_results
 from .runner import CallPolicy, EvalResult, ItemResult, execute
-from .scorers import BoundScorer, resolve_scorer
+from .scorers import BoundScorer, resolve_scorer, scoped, scorer_entries
 from .summary import check_thresholds, summarize
 from .targets import Target, resolve_target
 
@@ -121,8 +121,8 @@ def plan_eval(
         ),
     )
     scorers = [
-        collect(("scorers", index), lambda spec=spec: resolve_scorer(spec, project.config.scorers))
-        for index, spec in enumerate(config.scorers)
+        collect(("scorers", *where), lambda spec=spec, scope=scope: scoped(resolve_scorer(spec, project.config.scorers), scope))
+        for where, spec, scope in scorer_entries(config.scorers)
     ]
     scorers = [s for s in scorers if s is not None]
     problems += _name_problems(scorers, config, path, text)
@@ -208,9 +208,10 @@ def _name_problems(scorers: list[BoundScorer], config: EvalConfig, path: Path, t
     """Duplicate scorer names, and thresholds naming no scorer."""
     problems = []
     names = [s.name for s in scorers]
+    places = [where for where, _, _ in scorer_entries(config.scorers)]
     for index, scorer in enumerate(scorers):
         if scorer.name in names[:index]:
-            line, col = locate(text, ("scorers", index))
+            line, col = locate(text, ("scorers", *places[index]))
             problems.append(
                 Problem(
                     f"two scorers are named {scorer.name!r}",
@@ -220,7 +221,7 @@ def _name_problems(scorers: list[BoundScorer], config: EvalConfig, path: Path, t
                     "give one of them a different `name:` so their scores are kept apart",
                 )
             )
-    if len(scorers) == len(config.scorers):
+    if len(scorers) == len(places):
         for key in config.thresholds:
             if key not in names:
                 line, col = locate(text, ("thresholds", key))

@@ -95,6 +95,26 @@ class ScorerConfig(BaseModel):
 ScorerSpec = Union[str, ScorerConfig]
 
 
+class AgentScorerConfig(_Strict):
+    """Scorers for an agent: its answer, and the path it took."""
+
+    agent: list[ScorerSpec] = Field(default_factory=list)
+    """Scorers of the agent's output."""
+    trajectory: list[ScorerSpec] = Field(default_factory=list)
+    """Scorers of its trajectory (tool calls), stored as `trajectory.<name>`."""
+
+
+class WorkflowScorerConfig(_Strict):
+    """Scorers for a workflow: its result, single steps, and the path it took."""
+
+    workflow: list[ScorerSpec] = Field(default_factory=list)
+    """Scorers of the workflow's output."""
+    steps: dict[str, list[ScorerSpec]] = Field(default_factory=dict)
+    """Step id -> scorers of that step's input and output, stored as `steps.<id>.<name>`."""
+    trajectory: list[ScorerSpec] = Field(default_factory=list)
+    """Scorers of the steps taken, stored as `trajectory.<name>`."""
+
+
 class ThresholdConfig(_Strict):
     """Gates on one scorer's summary; every one given must hold."""
 
@@ -202,8 +222,10 @@ class EvalConfig(_Strict):
     """`module:attr`, a named target from gitevals.yaml, or a target mapping."""
     target_options: dict[str, Any] = Field(default_factory=dict)
     """Forwarded to the target on every call (keyword arguments for Python)."""
-    scorers: list[ScorerSpec] = Field(default_factory=list)
-    """Scorers applied to each output: a built-in name, `module:attr`, or a mapping."""
+    scorers: Union[list[ScorerSpec], AgentScorerConfig, WorkflowScorerConfig] = Field(default_factory=list)
+    """A list of scorers of the output (a built-in name, `module:attr`, or a
+    mapping), or `{agent: [...], trajectory: [...]}`, or
+    `{workflow: [...], steps: {step_id: [...]}, trajectory: [...]}`."""
     concurrency: int | None = Field(default=None, ge=1)
     """How many items run at once. Default: from gitevals.yaml."""
     trials: int | None = Field(default=None, ge=1)

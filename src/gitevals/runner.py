@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,8 +24,9 @@ if sys.version_info < (3, 11):  # pragma: no cover
 from ._retry import RateLimiter, backoff_s, parse_rate, retry_info
 from .datasets import Dataset, DatasetItem, make_item
 from .models import Summary
-from .scorers import BoundScorer, NotApplicable, ScorerError, ScorerInput, resolve_scorer
+from .scorers import BoundScorer, NotApplicable, ScorerError, ScorerInput, resolve_scorer, scoped, scorer_entries
 from .summary import Summarizer
+from .trace import Recorder, recording
 from .targets import Target, TargetCall, TargetError, TargetResult, resolve_target
 
 __all__ = ["EvalResult", "ItemResult", "arun_evals", "execute", "run_evals", "score_one"]
@@ -148,7 +149,7 @@ async def arun_evals(
     options = dict(target_options or {})
     if concurrency < 1 or trials < 1 or retries < 0:
         raise ValueError("concurrency and trials must be at least 1, retries at least 0")
-    bound = [resolve_scorer(s) for s in scorers]
+    bound = [scoped(resolve_scorer(spec), scope) for _, spec, scope in scorer_entries(scorers)]
     names = [s.name for s in bound]
     if len(set(names)) != len(names):
         raise ValueError(f"scorer names must be unique, got {names}")
@@ -283,12 +284,16 @@ async def _run_one(
         attempts += 1
         if policy.rate_limiter is not None:
             await policy.rate_limiter.wait()
+        recorder = Recorder(item.tool_mocks, item.unmocked_tools)
         began = time.perf_counter()
-        result, error, retryable, retry_after = await _call(target, call, policy.timeout_s)
+        with recording(recorder):
+            result, error, retryable, retry_after = await _call(target, call, policy.timeout_s)
         latency_ms = round((time.perf_counter() - began) * 1000, 3)
         if error is None or not retryable or attempts > policy.retries:
             break
         await anyio.sleep(backoff_s(attempts, retry_after))
+    if result is not None and result.trajectory is None and recorder.steps:
+        result = replace(result, trajectory=recorder.steps)
     scores = {} if result is None else await _score_all(scorers, item, result, merged)
     return ItemResult(
         item=item,
@@ -300,7 +305,7 @@ async def _run_one(
         scores=scores,
         started_at=started_at,
         usage=None if result is None else result.usage,
-        trajectory=None if result is None else result.trajectory,
+        trajectory=(recorder.steps or None) if result is None else result.trajectory,
         metadata=None if result is None else result.metadata,
     )
 
@@ -350,7 +355,25 @@ async def _score_all(
 async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
     """One scorer's verdict on one output as a results.jsonl score record
     (`{value, passed, reason, ...}`, see `models.ScoreRecord`). Never raises:
-    a failing scorer is recorded as an error, one that does not apply as skipped."""
+    a failing scorer is recorded as an error, one that does not apply as skipped.
+
+    A trajectory scorer without a trajectory, or a step scorer whose step never
+    ran, is an error that says so, never a silent 0."""
+    if scorer.scope == "trajectory" and not sample.trajectory:
+        return _score_error(
+            "NoTrajectory",
+            f"{scorer.name}: the target recorded no trajectory; decorate its tools with @gitevals.trace.tool "
+            "(or steps with @trace.step), or return TargetResult(trajectory=...)",
+        )
+    if scorer.scope.startswith("step:"):
+        step_id = scorer.scope.removeprefix("step:")
+        found = _find_step(sample.trajectory or [], step_id)
+        if found is None:
+            ran = sorted({s["name"] for s in _walk(sample.trajectory or []) if s.get("type") == "workflow_step"})
+            return _score_error("StepNotRun", f"step {step_id!r} never ran (steps that ran: {', '.join(ran) or 'none'})")
+        if found.get("error"):
+            return _score_error("StepFailed", f"step {step_id!r} failed: {found['error']}")
+        sample = replace(sample, input=found.get("args"), output=found.get("result"), expected=None)
     try:
         score = await scorer(sample)
     except NotApplicable as exc:
@@ -363,6 +386,17 @@ async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
     if score.details:
         record["details"] = score.details
     return record
+
+
+def _walk(steps: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    for step in steps:
+        yield step
+        yield from _walk(step.get("children") or [])
+
+
+def _find_step(steps: Sequence[Mapping[str, Any]], step_id: str) -> Mapping[str, Any] | None:
+    """The first workflow step named `step_id`, at any depth."""
+    return next((s for s in _walk(steps) if s.get("type") == "workflow_step" and s.get("name") == step_id), None)
 
 
 def _score_error(kind: str, message: str) -> dict[str, Any]:

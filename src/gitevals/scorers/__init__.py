@@ -3,6 +3,7 @@
 from ._base import DEFAULT_THRESHOLD, BoundScorer, NotApplicable, Score, Scorer, ScorerError, ScorerInput, as_scorer
 from ._builtins import BUILTINS
 from ._create import ScoringContext, StepScorer, create_scorer
+from ._config import scoped, scorer_entries
 from ._resolve import resolve_scorer
 
 __all__ = [
@@ -19,4 +20,6 @@ __all__ = [
     "as_scorer",
     "create_scorer",
     "resolve_scorer",
+    "scoped",
+    "scorer_entries",
 ]

@@ -94,6 +94,8 @@ class BoundScorer:
     threshold: float = DEFAULT_THRESHOLD
     spec: Any = None
     """How the scorer was named in config, for the run's record."""
+    scope: str = "output"
+    """What it scores: `output`, `trajectory`, or `step:<step id>`."""
 
     async def __call__(self, sample: ScorerInput) -> Score:
         score = to_score(await call_maybe_async(self.fn, sample))

@@ -10,6 +10,7 @@ from typing import Any
 
 from .._hashing import canonical_json
 from ._base import NotApplicable, Score, ScorerError, ScorerInput
+from ._trajectory import tool_call_accuracy, trajectory, trajectory_accuracy
 
 __all__ = ["BUILTINS"]
 
@@ -187,5 +188,8 @@ BUILTINS: dict[str, Callable[..., ScoreFn]] = {
     "json_schema": json_schema,
     "numeric_close": numeric_close,
     "similarity": similarity,
+    "trajectory_accuracy": trajectory_accuracy,
+    "trajectory": trajectory,
+    "tool_call_accuracy": tool_call_accuracy,
 }
 """Built-in scorer name -> factory taking the scorer's options as keywords."""
