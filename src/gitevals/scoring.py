@@ -38,7 +38,7 @@ from .models import EvalConfig, RunManifest, ScorerConfig, ScorerSummary, Scorin
 from .project import Project
 from .results import MANIFEST, RESULTS, find_run, read_manifest, read_results
 from .runner import score_one
-from .scorers import BoundScorer, ScorerInput, resolve_scorer
+from .scorers import BoundScorer, ScorerInput, resolve_scorer, scoped, scorer_entries
 from .summary import check_thresholds, summarize
 
 __all__ = ["SCORES", "ScoreOutcome", "ScoringPlan", "ascore_run", "parse_scorer_spec", "score_run"]
@@ -252,15 +252,16 @@ def _eval_scorers(project: Project, name: str) -> list[BoundScorer]:
                               "an eval whose scorers to apply with --eval") for p in exc.problems]
         ) from None
     text, config = read_model(path, EvalConfig, ConfigError)
-    if not config.scorers:
+    entries = list(scorer_entries(config.scorers))
+    if not entries:
         raise ConfigError(f"eval {name!r} has no scorers", path=path,
                           hint="name the scorers with --scorer SPEC, or list them under `scorers:`")
     bound, problems = [], []
-    for index, spec in enumerate(config.scorers):
+    for where, spec, scope in entries:
         try:
-            bound.append(resolve_scorer(spec, project.config.scorers))
+            bound.append(scoped(resolve_scorer(spec, project.config.scorers), scope))
         except GitevalsError as exc:
-            line, col = locate(text, ("scorers", index))
+            line, col = locate(text, ("scorers", *where))
             problems += [Problem(p.message, p.path or path, p.line if p.path else line,
                                  p.col if p.path else col, p.hint) for p in exc.problems]
     if problems:
