@@ -18,7 +18,7 @@ from typing import Any
 from ._gc import paused_gc
 from ._stats import paired_t
 from .git import CommitInfo
-from .models import RunManifest
+from .models import GateResult, RunManifest
 
 __all__ = [
     "CLASSES",
@@ -28,6 +28,7 @@ __all__ = [
     "ScorerComparison",
     "Warning",
     "compare",
+    "comparison_gates",
 ]
 
 CLASSES = ("unchanged", "added", "removed", "input_changed", "expected_changed", "context_changed")
@@ -431,3 +432,21 @@ def _scorer_specs(manifest: RunManifest) -> dict[str, str]:
         else:
             specs[str(spec)] = str({"type": spec})
     return specs
+
+
+def comparison_gates(
+    comparison: Comparison, *, max_regressions: int | None = None, fail_on_regression: bool = False
+) -> list[GateResult]:
+    """Gates on a comparison with the baseline: how many items regressed, and
+    whether any scorer's verdict is `regressed`."""
+    gates = []
+    if max_regressions is not None:
+        count = len({delta.item_id for delta in comparison.regressions})
+        gates.append(GateResult(scorer="*", metric="regressed_items", threshold=max_regressions, actual=count,
+                                passed=count <= max_regressions))
+    if fail_on_regression:
+        for scorer in comparison.scorers:
+            regressed = scorer.verdict == "regressed"
+            gates.append(GateResult(scorer=scorer.name, metric="regression", threshold=0, actual=float(regressed),
+                                    passed=not regressed))
+    return gates

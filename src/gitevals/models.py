@@ -115,6 +115,15 @@ class WorkflowScorerConfig(_Strict):
     """Scorers of the steps taken, stored as `trajectory.<name>`."""
 
 
+class GateConfig(_Strict):
+    """Gates on the comparison with the baseline run."""
+
+    max_regressions: int | None = Field(default=None, ge=0)
+    """The most items allowed to regress (pass to fail, or drop beyond the tolerance)."""
+    fail_on_regression: bool = False
+    """Fail when any scorer's verdict is `regressed` (a drop beyond the tolerance that is significant)."""
+
+
 class ThresholdConfig(_Strict):
     """Gates on one scorer's summary; every one given must hold."""
 
@@ -244,6 +253,8 @@ class EvalConfig(_Strict):
     (`10`), a fraction of all calls (`0.2`) or a percentage (`"20%"`)."""
     thresholds: dict[str, float | ThresholdConfig] = Field(default_factory=dict)
     """Gates per scorer: a number is the lowest acceptable mean."""
+    gate: GateConfig | None = None
+    """Gates on the comparison with the baseline (`gitevals run --baseline REF`)."""
 
 
 # --- runs ---------------------------------------------------------------------
@@ -314,14 +325,16 @@ class Summary(_Strict):
 
 
 class GateResult(_Strict):
-    """One threshold checked against the summary."""
+    """One gate: a threshold on the summary, or a limit on the comparison with the baseline."""
 
     scorer: str
-    """The scorer name."""
-    metric: Literal["mean", "pass_rate"]
-    """What was compared."""
+    """The scorer name (`*` for a gate on all scorers)."""
+    metric: Literal["mean", "pass_rate", "regressed_items", "regression"]
+    """What was compared: `mean` and `pass_rate` against a lowest acceptable
+    value; `regressed_items` (items that regressed against the baseline) and
+    `regression` (scorers whose verdict is `regressed`) against a highest one."""
     threshold: float
-    """The lowest acceptable value."""
+    """The lowest acceptable mean or pass rate, or the highest acceptable count."""
     actual: float | None
     """The run's value; null when no score was computed."""
     passed: bool

@@ -32,6 +32,7 @@ __all__ = [
     "read_manifest",
     "parse_results",
     "read_results",
+    "update_manifest",
 ]
 
 MANIFEST = "run.json"
@@ -114,6 +115,13 @@ def read_manifest(folder: Path) -> RunManifest:
             f"run.json is not a valid run manifest: {'.'.join(map(str, first['loc']))}: {first['msg']}",
             path=path,
         ) from None
+
+
+def update_manifest(folder: Path, **fields: Any) -> RunManifest:
+    """Change fields of a run's manifest, atomically; returns the new manifest."""
+    manifest = read_manifest(folder).model_copy(update=fields)
+    atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+    return manifest
 
 
 def read_results(folder: Path) -> list[dict[str, Any]]:

@@ -28,11 +28,13 @@ from .compare import comparison_options, show_comparison
 @click.option("--shard", metavar="I/N", help="Run the I-th of N deterministic slices of the items (join them with `runs merge`).")
 @click.option("--baseline", "baseline_ref", metavar="REF",
               help="Then compare with the newest run of this eval made at REF or before it.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report to FILE.")
+@click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write a markdown report to FILE.")
 @comparison_options
 @click.pass_context
 def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int | None, tags: tuple[str, ...],
         resume_ref: str | None, force: bool, failed_ref: str | None, reuse_ref: str | None, shard: str | None,
-        baseline_ref: str | None, **compare_options: object) -> None:
+        baseline_ref: str | None, junit: Path | None, markdown: Path | None, **compare_options: object) -> None:
     """Run EVAL (a name in evals/ or a path) and record the results under runs/.
 
     Exits 1 when a threshold fails, every item errors, the run stops at
@@ -42,7 +44,9 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     """
     import anyio
 
+    from ..compare import comparison_gates
     from ..evals import arun_eval, plan_eval
+    from ..results import update_manifest
     from ..results import find_run
     from ..runrefs import load_run
     from ..report.text import record_passed
@@ -102,7 +106,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         # A sync target abandoned mid-call still holds a worker thread that the
         # interpreter would wait for at exit; the run is recorded, so leave now.
         os._exit(EXIT_INTERRUPTED)
-    from ..report.text import render_run_end
+    from ..report.text import render_gates, render_run_end
 
     console().print(render_run_end(outcome.manifest, failures, folder_holder[0]))
     summary = outcome.manifest.summary
@@ -111,10 +115,41 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         err_console().print(f"[red]stopped early[/]: {outcome.result.stopped}; the finished items are kept",
                             highlight=False)
         failed = True
+    manifest, comparison = outcome.manifest, None
     if baseline_ref is not None:
-        failed = _compare_with_baseline(project, outcome, baseline_ref, compare_options) or failed
+        comparison = _compare_with_baseline(project, outcome, baseline_ref, compare_options)
+        gate = plan.config.gate
+        extra = comparison_gates(
+            comparison, max_regressions=gate.max_regressions if gate else None,
+            fail_on_regression=bool(compare_options["fail_on_regression"] or (gate and gate.fail_on_regression)),
+        ) if comparison is not None else []
+        if extra:
+            manifest = update_manifest(outcome.path, gates=[*manifest.gates, *extra])
+            console().print(render_gates(extra))
+            failed = failed or not all(g.passed for g in extra)
+    _write_reports(outcome.path, manifest, comparison, junit, markdown)
     if failed:
         ctx.exit(EXIT_FAILED)
+
+
+def _write_reports(folder: Path, manifest, comparison, junit: Path | None, markdown: Path | None) -> None:  # type: ignore[no-untyped-def]
+    """JUnit and markdown files when asked, and the markdown in GitHub's job summary when there is one."""
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if junit is None and markdown is None and not summary_file:
+        return
+    from ..report.junit import junit_xml
+    from ..report.markdown import run_markdown
+    from ..results import read_results
+
+    records = read_results(folder)
+    if junit is not None:
+        junit.write_text(junit_xml(manifest, records), encoding="utf-8")
+    text = run_markdown(manifest, records, comparison)
+    if markdown is not None:
+        markdown.write_text(text, encoding="utf-8")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
 
 
 _FAILURES_KEPT = 200
@@ -129,8 +164,8 @@ def _shard(text: str | None) -> tuple[int, int] | None:
     return int(index), int(count)
 
 
-def _compare_with_baseline(project, outcome, ref: str, options: dict) -> bool:  # type: ignore[no-untyped-def]
-    """Compare the new run with its baseline; True when that fails the run."""
+def _compare_with_baseline(project, outcome, ref: str, options: dict):  # type: ignore[no-untyped-def]
+    """Compare the new run with its baseline and show it; None when there is no baseline."""
     from ..errors import NotFoundError
     from ..results import read_results
     from ..runrefs import LoadedRun, find_baseline
@@ -139,13 +174,11 @@ def _compare_with_baseline(project, outcome, ref: str, options: dict) -> bool:  
         baseline = find_baseline(project, outcome.manifest.eval, ref, exclude=outcome.manifest.id)
     except NotFoundError as exc:
         err_console().print(f"[yellow]no comparison[/]: {exc}", highlight=False)
-        return False
+        return None
     this_run = LoadedRun(outcome.manifest, read_results(outcome.path), project.relative(outcome.path))
     console().print("")
-    options = dict(options)
-    fail_on_regression = options.pop("fail_on_regression")
-    result = show_comparison(project, baseline, this_run, **options)
-    return bool(fail_on_regression and result.regressed)
+    options = {k: v for k, v in options.items() if k != "fail_on_regression"}
+    return show_comparison(project, baseline, this_run, **options)
 
 
 def _interrupt_on_signals() -> None:

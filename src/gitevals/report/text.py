@@ -64,6 +64,9 @@ def render_gates(gates: Sequence[GateResult]) -> RenderableType:
     lines = []
     for gate in gates:
         mark = "[green]PASS[/]" if gate.passed else "[red]FAIL[/]"
+        if gate.metric in ("regressed_items", "regression"):
+            lines.append(f"{mark} {escape(gate.scorer)} {gate.metric} {gate.actual:g} <= {gate.threshold:g}")
+            continue
         actual = "no scores" if gate.actual is None else f"{gate.actual:.3f}"
         lines.append(f"{mark} {escape(gate.scorer)} {gate.metric} {actual} >= {gate.threshold:g}")
     return Text.from_markup("\n".join(lines))

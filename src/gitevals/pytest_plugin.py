@@ -1,0 +1,132 @@
+"""The pytest plugin: `pytest --gitevals [EVAL ...]` turns each item of each eval
+into a test (`evals/<eval>.yaml::<item_id>`).
+
+The first test of an eval runs the whole eval once, recording the run folder as
+`gitevals run` would; each test then passes or fails on its item's results.
+A failing gate (a threshold of the eval) fails the session.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["pytest_addoption", "pytest_collect_file", "pytest_sessionfinish"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gitevals")
+    group.addoption(
+        "--gitevals",
+        action="store",
+        nargs="*",
+        default=None,
+        metavar="EVAL",
+        help="Run gitevals evals as tests: every eval under evals/, or the ones named.",
+    )
+
+
+def _wanted(config: pytest.Config) -> list[str] | None:
+    return config.getoption("--gitevals", default=None)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    wanted = _wanted(parent.config)
+    if wanted is None or file_path.suffix not in (".yaml", ".yml"):
+        return None
+    from .project import find_project
+
+    project = find_project(parent.config.invocation_params.dir)
+    if file_path.parent.resolve() != project.evals_dir.resolve():
+        return None
+    if wanted and file_path.stem not in wanted:
+        return None
+    return EvalFile.from_parent(parent, path=file_path)
+
+
+class EvalFile(pytest.File):
+    """One eval file: its items are the tests."""
+
+    outcome: Any = None
+
+    def collect(self) -> Any:
+        from .evals import plan_eval
+        from .errors import GitevalsError
+        from .project import find_project
+
+        self.project = find_project(self.config.invocation_params.dir)
+        try:
+            self.plan = plan_eval(self.project, str(self.path))
+        except GitevalsError as exc:
+            raise self.CollectError(str(exc)) from None
+        for item in self.plan.dataset.items:
+            yield EvalItem.from_parent(self, name=item.id, item_id=item.id)
+
+    def run_once(self) -> Any:
+        if self.outcome is None:
+            from .evals import run_eval
+
+            self.outcome = run_eval(self.project, self.plan)
+            self.config.stash.setdefault(_OUTCOMES, []).append(self.outcome)
+        return self.outcome
+
+    class CollectError(Exception):
+        pass
+
+
+class EvalFailure(Exception):
+    """An item failed its scorers or its target call."""
+
+
+class EvalItem(pytest.Item):
+    def __init__(self, *, item_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.item_id = item_id
+
+    def runtest(self) -> None:
+        outcome = self.parent.run_once()  # type: ignore[attr-defined]
+        problems = []
+        for result in outcome.result.items:
+            if result.item.id != self.item_id:
+                continue
+            trial = f" (trial {result.trial})" if result.trial else ""
+            if result.error is not None:
+                problems.append(f"target error{trial}: {result.error['type']}: {result.error['message']}")
+                continue
+            for name, score in result.scores.items():
+                if score.get("passed") or score.get("skipped"):
+                    continue
+                why = score["error"]["message"] if score.get("error") else (score.get("reason") or "")
+                value = "error" if score.get("value") is None else f"{score['value']:.2f}"
+                problems.append(f"{name} {value}{trial}" + (f": {why}" if why else ""))
+        if problems:
+            raise EvalFailure("\n".join(problems))
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, EvalFailure):
+            return f"{self.item_id} failed:\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.path.name}::{self.item_id}"
+
+
+_OUTCOMES = pytest.StashKey[list]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    outcomes = session.config.stash.get(_OUTCOMES, [])
+    failed = [g for outcome in outcomes for g in outcome.manifest.gates if not g.passed]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and outcomes:
+        reporter.write_line("")
+    for outcome in outcomes:
+        if reporter is not None:
+            reporter.write_line(f"gitevals: {outcome.manifest.eval} recorded in {outcome.path}")
+    if failed:
+        if reporter is not None:
+            for gate in failed:
+                reporter.write_line(f"gitevals gate failed: {gate.scorer} {gate.metric} {gate.actual} < {gate.threshold}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,0 +1,56 @@
+"""A run as markdown for a pull request or a CI job summary: long parts folded."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..compare import Comparison
+from ..models import RunManifest
+from .comparison import comparison_markdown
+from .text import record_passed, short
+
+__all__ = ["run_markdown"]
+
+
+def _cell(value: Any, limit: int = 200) -> str:
+    return "`" + short(value, limit).replace("|", "\\|").replace("`", "'") + "`"
+
+
+def run_markdown(manifest: RunManifest, records: Sequence[dict[str, Any]], comparison: Comparison | None = None) -> str:
+    """Summary, gates, the comparison with the baseline, and the failing items."""
+    passed = all(g.passed for g in manifest.gates)
+    commit = (manifest.git.commit or "")[:8] if manifest.git else "outside git"
+    lines = [f"## {'✅' if passed else '❌'} gitevals: {manifest.eval}", "",
+             f"Run `{manifest.id}` at `{commit}`, dataset `{manifest.dataset}`, status {manifest.status}.", ""]
+    summary = manifest.summary
+    if summary is not None:
+        lines += ["| scorer | mean | ± stderr | pass rate | n | errors |", "|---|---:|---:|---:|---:|---:|"]
+        for name, s in summary.scores.items():
+            mean = "-" if s.mean is None else f"{s.mean:.3f}"
+            stderr = "-" if s.stderr is None else f"{s.stderr:.3f}"
+            rate = "-" if s.pass_rate is None else f"{s.pass_rate:.0%}"
+            lines.append(f"| {name} | {mean} | {stderr} | {rate} | {s.n} | {s.errors or ''} |")
+        lines += ["", f"{summary.total_items} items, {summary.completed} completed, {summary.errors} target errors.", ""]
+    if manifest.gates:
+        lines += ["**Gates**", ""]
+        for gate in manifest.gates:
+            actual = "no scores" if gate.actual is None else f"{gate.actual:g}"
+            relation = "<=" if gate.metric in ("regressed_items", "regression") else ">="
+            lines.append(f"- {'✅' if gate.passed else '❌'} {gate.scorer} {gate.metric} {actual} {relation} {gate.threshold:g}")
+        lines.append("")
+    if comparison is not None:
+        lines += [comparison_markdown(comparison).replace("### gitevals:", "### Compared with the baseline:", 1), ""]
+    failing = sorted((r for r in records if not record_passed(r)), key=lambda r: (str(r["item_id"]), r.get("trial", 0)))
+    if failing:
+        lines += [f"<details><summary>{len(failing)} failing items</summary>", "",
+                  "| item | why | input | output |", "|---|---|---|---|"]
+        for record in failing[:200]:
+            if record.get("error"):
+                why = f"error: {record['error'].get('message', '')}"
+            else:
+                why = "; ".join(f"{n} {s.get('value')}" for n, s in record.get("scores", {}).items()
+                                if not (s.get("passed") or s.get("skipped")))
+            lines.append(f"| `{record['item_id']}` | {_cell(why, 120)} | {_cell(record.get('input'))} | {_cell(record.get('output'))} |")
+        lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,153 @@
+"""CI use: gates on the baseline comparison, JUnit, markdown, the job summary,
+the GitHub workflow of the example, and the pytest plugin."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import click
+import xmlschema
+from click.testing import CliRunner
+from ruamel.yaml import YAML
+
+from gitevals.cli import cli
+from gitevals.results import list_runs
+
+from .conftest import ProjectDir
+
+REPO = Path(__file__).resolve().parents[1]
+JUNIT_XSD = xmlschema.XMLSchema(str(REPO / "tests" / "data" / "junit.xsd"))
+
+AGENT = '''
+import pathlib
+
+def answer(question):
+    if question == "boom":
+        raise RuntimeError("model down <&>")
+    wrong = pathlib.Path(__file__).with_name("wrong.txt").read_text().split()
+    return "nope" if question in wrong else question.upper()
+'''
+
+
+def make(project: ProjectDir, gate: str = "") -> None:
+    project.write("agent_mod.py", AGENT)
+    project.write("wrong.txt", "")
+    items = "".join(f"  - {{id: q{n}, input: q{n}, expected: Q{n}}}\n" for n in range(10))
+    project.write("datasets/d.yaml", "items:\n" + items + "  - {id: err, input: boom}\n")
+    project.write("evals/e.yaml", f"dataset: d\ntarget: agent_mod:answer\nscorers: [exact_match]\n{gate}")
+    project.git_init()
+    project.commit()
+
+
+def invoke(project: ProjectDir, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner(env=env).invoke(cli, ["-C", str(project.root), *args], catch_exceptions=False)
+
+
+def test_junit_is_valid_and_names_items_failures_and_errors(project: ProjectDir, tmp_path: Path) -> None:
+    make(project)
+    (project.root / "wrong.txt").write_text("q3")
+    out = tmp_path / "junit.xml"
+    result = invoke(project, "run", "e", "--junit", str(out))
+    assert result.exit_code == 0, result.output
+    JUNIT_XSD.validate(str(out))
+    root = ET.parse(out).getroot()
+    suite = root.find("testsuite")
+    assert suite is not None and suite.get("name") == "e"
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("11", "1", "1")
+    cases = {c.get("name"): c for c in suite.iter("testcase")}
+    assert set(cases) == {f"q{n}" for n in range(10)} | {"err"}
+    failure = cases["q3"].find("failure")
+    assert failure is not None and "exact_match = 0.0" in failure.get("message", "")
+    assert "output: nope" in (failure.text or "") and "input: q3" in (failure.text or "")
+    error = cases["err"].find("error")
+    assert error is not None and error.get("type") == "RuntimeError" and error.get("message") == "model down <&>"
+    assert cases["q1"].find("failure") is None and cases["q1"].get("classname") == "gitevals.e"
+
+
+def test_markdown_and_github_step_summary(project: ProjectDir, tmp_path: Path) -> None:
+    make(project)
+    report, summary = tmp_path / "report.md", tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    result = invoke(project, "run", "e", "--markdown", str(report), env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert result.exit_code == 0
+    text = report.read_text()
+    assert text.startswith("## ✅ gitevals: e\n")
+    assert "| exact_match | 1.000 |" in text
+    assert "<details><summary>1 failing items</summary>" in text and "error: model down <&>" in text
+    assert summary.read_text() == "earlier step\n" + text + "\n"  # appended, never replaced
+
+
+def test_eval_gates_on_the_baseline_comparison(project: ProjectDir) -> None:
+    make(project, gate="gate: {max_regressions: 1}\n")
+    assert invoke(project, "run", "e").exit_code == 0
+    project.commit("baseline run made")
+    (project.root / "wrong.txt").write_text("q1")
+    one = invoke(project, "run", "e", "--baseline", "HEAD")
+    assert one.exit_code == 0 and "PASS * regressed_items 1 <= 1" in one.output
+    (project.root / "wrong.txt").write_text("q1 q2 q3 q4 q5 q6 q7")
+    many = invoke(project, "run", "e", "--baseline", "HEAD")  # the baseline is the newest run at HEAD: q1 already wrong
+    assert many.exit_code == 1 and "FAIL * regressed_items 6 <= 1" in many.output
+    run = max(list_runs(project.root / "runs", "e"), key=lambda r: r.manifest.started_at)
+    assert [g.metric for g in run.manifest.gates if not g.passed] == ["regressed_items"]
+    project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:answer\nscorers: [exact_match]\ngate: {fail_on_regression: true}\n")
+    verdict = invoke(project, "run", "e", "--baseline", "HEAD~1")  # the clean first run
+    assert verdict.exit_code == 1 and "FAIL exact_match regression 1 <= 0" in verdict.output
+
+
+def _commands(script: str) -> list[list[str]]:
+    """The gitevals command lines of a shell script (continuations joined)."""
+    joined = script.replace("\\\n", " ")
+    return [shlex.split(line.strip()) for line in joined.splitlines() if line.strip().startswith("gitevals ")]
+
+
+def test_the_example_workflow_parses_and_its_commands_exist() -> None:
+    workflow = YAML(typ="safe").load((REPO / "example-evals/.github/workflows/evals.yml").read_text())
+    assert "pull_request" in workflow["on"]
+    steps = workflow["jobs"]["evals"]["steps"]
+    assert steps[0]["with"]["fetch-depth"] == 0  # baselines need history
+    commands = [c for step in steps if "run" in step for c in _commands(step["run"])]
+    assert commands, "the workflow runs gitevals"
+    for argv in commands:
+        command: click.Command = cli
+        args = argv[1:]
+        while isinstance(command, click.Group):
+            command = command.commands[args.pop(0)]
+        known = {opt for param in command.params for opt in getattr(param, "opts", [])}
+        for arg in args:
+            if arg.startswith("--"):
+                assert arg in known, f"{' '.join(argv)}: {command.name} has no option {arg}"
+    uploads = [s for s in steps if s.get("uses", "").startswith("actions/upload-artifact")]
+    assert uploads and "runs/" in uploads[0]["with"]["path"]
+    comment = [s for s in steps if s.get("uses", "").startswith("actions/github-script")]
+    assert comment and "updateComment" in comment[0]["with"]["script"]
+
+
+def _pytest(project: ProjectDir, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+                          cwd=project.root, capture_output=True, text=True, env=env)
+
+
+def test_pytest_plugin_makes_each_item_a_test(project: ProjectDir) -> None:
+    make(project, gate="thresholds: {exact_match: 0.5}\n")
+    (project.root / "wrong.txt").write_text("q3")
+    done = _pytest(project, "--gitevals", "-rf")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "2 failed, 9 passed" in done.stdout
+    assert "FAILED evals/e.yaml::q3" in done.stdout and "FAILED evals/e.yaml::err" in done.stdout
+    assert "exact_match 0.00: expected 'Q3', got 'nope'" in done.stdout
+    [run] = list_runs(project.root / "runs", "e")
+    assert run.manifest.status == "completed" and run.manifest.summary.total_items == 11
+    # every item passes, but the gate fails the session
+    (project.root / "wrong.txt").write_text("")
+    project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:answer\nscorers: [exact_match]\nthresholds: {exact_match: 0.99}\n")
+    project.write("datasets/d.yaml", "items:\n  - {id: a, input: a, expected: A}\n  - {id: b, input: b, expected: wrong}\n  - {id: c, input: c, expected: C}\n")
+    gated = _pytest(project, "--gitevals", "e", "-k", "not b")
+    assert "2 passed" in gated.stdout and gated.returncode == 1
+    assert "gitevals gate failed: exact_match mean" in gated.stdout
+    assert _pytest(project).returncode == 5  # without --gitevals the plugin stays out of the way
