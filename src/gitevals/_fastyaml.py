@@ -14,7 +14,7 @@ document.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -107,10 +107,15 @@ def _tag_error(tag: str, event: Any) -> ConstructError:
     )
 
 
-def construct(events: Iterable[Any], constructor: SafeConstructor) -> Any:
+def construct(
+    events: Iterable[Any], constructor: SafeConstructor, on_item: Callable[[Any], None] | None = None
+) -> Any:
     """The single document in `events` as dicts, lists and scalars (None when empty).
 
     `constructor` is the safe loader's, used for the scalars that are not strings.
+    With `on_item`, each entry of a top-level `items:` list is handed over as
+    soon as it is complete instead of kept (the list stays empty), so a large
+    dataset never lives in memory all at once.
     """
     scalars = _Scalars(constructor)
     stack: list[list[Any]] = []  # [container, pending key, key event, merges, anchor, start event]
@@ -127,10 +132,11 @@ def construct(events: Iterable[Any], constructor: SafeConstructor) -> Any:
             if event.tag not in (None, "!", _MAP, _SEQ):
                 raise _tag_error(event.tag, event)
             container: Any = {} if kind is MappingStartEvent else []
-            stack.append([container, _MISSING, None, None, event.anchor, event])
+            streamed = on_item is not None and kind is SequenceStartEvent and len(stack) == 1 and stack[0][1] == "items"
+            stack.append([container, _MISSING, None, None, event.anchor, event, streamed])
             continue
         elif kind is MappingEndEvent or kind is SequenceEndEvent:
-            container, _, _, merges, anchor, event = stack.pop()  # positions point at the start
+            container, _, _, merges, anchor, event, _ = stack.pop()  # positions point at the start
             if merges:
                 _merge(container, merges)
             value = container
@@ -151,6 +157,9 @@ def construct(events: Iterable[Any], constructor: SafeConstructor) -> Any:
             continue
         if not stack:
             root = value
+            continue
+        if stack[-1][6]:
+            on_item(value)  # type: ignore[misc]
             continue
         _attach(stack[-1], value, event)
     return root

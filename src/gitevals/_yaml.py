@@ -8,13 +8,14 @@ wrong, so they come from a second, round-trip parse done only then.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from ._fastyaml import construct
 from .errors import Problem
@@ -34,8 +35,9 @@ def _safe_yaml() -> YAML:
     return yaml
 
 
-def load_yaml(text: str, path: Path | str) -> Any:
-    """Parse `text` with the safe loader; a syntax or tag error becomes a `Problem`.
+def load_yaml(text: str | bytes | Any, path: Path | str, on_item: Callable[[Any], None] | None = None) -> Any:
+    """Parse `text` (a str, UTF-8 bytes, or a binary file read in chunks); a syntax
+    or tag error becomes a `Problem`.
 
     Raises `YamlProblem` (carrying the problem) so callers can wrap it in the
     error class that fits the file.
@@ -46,7 +48,7 @@ def load_yaml(text: str, path: Path | str) -> Any:
     # document's text and reader buffer alive after the load.
     parser = CParser(text)
     try:
-        return construct(iter(parser.get_event, None), _safe_yaml().constructor)
+        return construct(iter(parser.get_event, None), _safe_yaml().constructor, on_item)
     except YAMLError as exc:
         raise YamlProblem(parse_problem(exc, path)) from None
     finally:
@@ -61,6 +63,8 @@ class YamlProblem(Exception):
 
 def parse_problem(exc: YAMLError, path: Path | str) -> Problem:
     """Turn a ruamel error into a Problem at the line and column it points at."""
+    if isinstance(exc, ReaderError):
+        return Problem(f"not UTF-8 text ({exc.reason} at byte {exc.position})", path, hint="save the file as UTF-8")
     if not isinstance(exc, MarkedYAMLError):
         return Problem(f"not valid YAML: {exc}", path)
     mark = exc.problem_mark or exc.context_mark
@@ -85,6 +89,7 @@ def _position(mark: Any) -> tuple[int, int] | None:
     return None if mark is None else (mark.line, mark.column)
 
 
+@lru_cache(maxsize=2)  # every problem of a file is located in the same text
 def _round_trip(text: str) -> Any:
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = True

@@ -2,46 +2,110 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
-from ._hashing import blob_sha, canonical_json, content_hash, sha256_hex
-from ._validation import parse_yaml_bytes, validation_problems
-from ._yaml import locate
+from ._hashing import blob_sha, canonical_json, sha256_hex
+from ._validation import validation_problems
+from ._yaml import YamlProblem, load_yaml, locate
 from .errors import DataError, Problem
-from .models import DatasetFile
+from .models import DatasetFile, DatasetItemModel
 
 __all__ = ["Dataset", "DatasetItem", "load_dataset", "make_item", "parse_dataset"]
 
 _ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 
-@dataclass(frozen=True, slots=True)
-class DatasetItem:
-    """One test case with its content hashes."""
+_OPTIONAL = ("expected_trajectory", "tool_mocks", "unmocked_tools", "request_context", "start_options")
 
-    id: str
-    input: Any
-    expected: Any = None
-    context: Mapping[str, Any] = field(default_factory=dict)
-    expected_trajectory: Mapping[str, Any] | None = None
-    tool_mocks: Mapping[str, Any] | None = None
-    unmocked_tools: str | None = None
-    request_context: Mapping[str, Any] | None = None
-    start_options: Mapping[str, Any] | None = None
-    input_hash: str = ""
-    expected_hash: str = ""
-    hash: str = ""
+
+class DatasetItem:
+    """One test case with its content hashes.
+
+    Input, expected and context are kept as their canonical JSON (which the
+    hashes are computed from anyway) and decoded when read: a 100,000-item
+    dataset then takes tens of megabytes instead of hundreds.
+    """
+
+    __slots__ = ("id", "_input", "_expected", "_context", *_OPTIONAL)
+
+    def __init__(
+        self,
+        id: str,
+        input_json: str,
+        expected_json: str = "null",
+        context_json: str = "{}",
+        expected_trajectory: Mapping[str, Any] | None = None,
+        tool_mocks: Mapping[str, Any] | None = None,
+        unmocked_tools: str | None = None,
+        request_context: Mapping[str, Any] | None = None,
+        start_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.id = id
+        self._input, self._expected, self._context = input_json, expected_json, context_json
+        self.expected_trajectory = expected_trajectory
+        self.tool_mocks = tool_mocks
+        self.unmocked_tools = unmocked_tools
+        self.request_context = request_context
+        self.start_options = start_options
+
+    @property
+    def input(self) -> Any:
+        return json.loads(self._input)
+
+    @property
+    def expected(self) -> Any:
+        return json.loads(self._expected)
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return json.loads(self._context)
+
+    @property
+    def input_hash(self) -> str:
+        return sha256_hex(self._input)
+
+    @property
+    def expected_hash(self) -> str:
+        return sha256_hex(self._expected)
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the canonical JSON of `{context, expected, expected_trajectory, input}`,
+        assembled from the parts' canonical JSON (keys in sorted order)."""
+        return sha256_hex(
+            f'{{"context":{self._context},"expected":{self._expected},'
+            f'"expected_trajectory":{canonical_json(self.expected_trajectory)},"input":{self._input}}}'
+        )
 
     @property
     def tags(self) -> list[str]:
         tags = self.context.get("tags") or []
         return [tags] if isinstance(tags, str) else [str(t) for t in tags]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The item as plain data, with its hashes."""
+        found = {"id": self.id, "input": self.input, "expected": self.expected, "context": self.context}
+        found.update({key: getattr(self, key) for key in _OPTIONAL})
+        found.update(input_hash=self.input_hash, expected_hash=self.expected_hash, hash=self.hash)
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DatasetItem):
+            return NotImplemented
+        return all(getattr(self, key) == getattr(other, key) for key in self.__slots__)
+
+    def __repr__(self) -> str:
+        return f"DatasetItem(id={self.id!r}, input={self._input[:60]})"
 
 
 def make_item(
@@ -49,32 +113,10 @@ def make_item(
     input: Any,
     expected: Any = None,
     context: Mapping[str, Any] | None = None,
-    expected_trajectory: Mapping[str, Any] | None = None,
     **fields: Any,
 ) -> DatasetItem:
-    """A DatasetItem with its hashes computed.
-
-    `hash` is the sha256 of the canonical JSON of `{context, expected,
-    expected_trajectory, input}`; that text is assembled from the parts'
-    canonical JSON (keys in sorted order) so each part is serialised once.
-    """
-    context = context or {}
-    input_json, expected_json = canonical_json(input), canonical_json(expected)
-    whole = (
-        f'{{"context":{canonical_json(context)},"expected":{expected_json},'
-        f'"expected_trajectory":{canonical_json(expected_trajectory)},"input":{input_json}}}'
-    )
-    return DatasetItem(
-        id=id,
-        input=input,
-        expected=expected,
-        context=context,
-        expected_trajectory=expected_trajectory,
-        input_hash=sha256_hex(input_json),
-        expected_hash=sha256_hex(expected_json),
-        hash=sha256_hex(whole),
-        **fields,
-    )
+    """A DatasetItem from plain values (which must be JSON)."""
+    return DatasetItem(id, canonical_json(input), canonical_json(expected), canonical_json(dict(context or {})), **fields)
 
 
 @dataclass(frozen=True)
@@ -90,10 +132,15 @@ class Dataset:
     blob_sha: str | None = None
     """Git's blob sha of the file's bytes as read."""
 
-    @property
+    @cached_property
     def hash(self) -> str:
-        """sha256 over every item's id and content hash, in file order."""
-        return content_hash([[item.id, item.hash] for item in self.items])
+        """sha256 over every item's id and content hash, in file order: of the
+        canonical JSON of `[[id, hash], ...]`, fed piece by piece."""
+        digest = hashlib.sha256(b"[")
+        for index, item in enumerate(self.items):
+            digest.update(("," if index else "").encode() + canonical_json([item.id, item.hash]).encode("utf-8"))
+        digest.update(b"]")
+        return digest.hexdigest()
 
     def with_tags(self, tags: Iterable[str]) -> Dataset:
         """Only the items that carry at least one of `tags` (all items when empty)."""
@@ -111,18 +158,51 @@ def load_dataset(path: Path | str, name: str | None = None) -> Dataset:
     """Read and validate a dataset file; every problem in it is raised together."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            # The parser reads the file in chunks: the whole file is never in memory.
+            reader = _HashingReader(handle, os.fstat(handle.fileno()).st_size)
+            return _parse(reader, path, name or path.stem, path.read_bytes, reader.hexdigest)
     except FileNotFoundError:
         raise DataError("file not found", path=path) from None
     except OSError as exc:
         raise DataError(f"cannot read the file: {exc.strerror}", path=path) from None
-    return parse_dataset(raw, path, name or path.stem)
 
 
 def parse_dataset(raw: bytes, path: Path | str, name: str) -> Dataset:
     """Validate a dataset file's bytes; `path` names them in messages (and may be
     `file@commit` for a version read from git history)."""
-    text, data = parse_yaml_bytes(raw, path, DataError)
+    return _parse(raw, path, name, lambda: raw, lambda: blob_sha(raw))
+
+
+class _HashingReader:
+    """A binary file that computes git's blob sha of what is read through it."""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self._handle = handle
+        self._sha = hashlib.sha1(b"blob %d\0" % size)
+        self.name = handle.name
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._sha.update(data)
+        return data
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+def _parse(
+    source: bytes | _HashingReader, path: Path | str, name: str,
+    get_raw: Callable[[], bytes], get_sha: Callable[[], str],
+) -> Dataset:
+    """Items are validated and stored compactly one by one as the parser hands
+    them over, so the whole document never sits in memory as Python objects."""
+    collector = _ItemCollector(path, get_raw)
+    try:
+        data = load_yaml(source, path, on_item=collector)
+    except YamlProblem as exc:
+        raise DataError(problems=[exc.problem]) from None
+    sha = get_sha()
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -133,100 +213,93 @@ def parse_dataset(raw: bytes, path: Path | str, name: str) -> Dataset:
             col=1,
             hint="start the file with `items:` and list the test cases under it",
         )
-    problems = _id_problems(data.get("items"), path, text) + _schema_problems(data, path, text)
+    problems = collector.problems + _schema_problems(data, collector, path)
     try:
-        parsed = DatasetFile.model_validate(data)
+        parsed = DatasetFile.model_validate(data)  # the top-level keys; items were checked one by one
     except ValidationError as exc:
-        problems += validation_problems(exc, DatasetFile, path, text)
+        problems += validation_problems(exc, DatasetFile, path, collector.text)
         raise DataError(problems=_sorted(problems)) from None
     if problems:
         raise DataError(problems=_sorted(problems))
-    items = tuple(
-        make_item(
-            id=str(raw.id),
-            input=raw.input,
-            expected=raw.expected,
-            context=raw.context,
-            expected_trajectory=raw.expected_trajectory,
-            tool_mocks=raw.tool_mocks,
-            unmocked_tools=raw.unmocked_tools,
-            request_context=raw.request_context,
-            start_options=raw.start_options,
-        )
-        for raw in parsed.items
-    )
     return Dataset(
         name=name,
-        items=items,
+        items=tuple(collector.items),
         description=parsed.description,
         input_schema=parsed.input_schema,
         expected_schema=parsed.expected_schema,
         path=path if isinstance(path, Path) else None,
-        blob_sha=blob_sha(raw),
+        blob_sha=sha,
     )
 
 
-def _id_problems(items: Any, path: Path | str, text: str) -> list[Problem]:
-    """Missing, malformed and duplicate ids, each at its item."""
-    if not isinstance(items, list):
-        return []
-    problems = []
-    first_seen: dict[str, int] = {}
-    for index, raw in enumerate(items):
-        if not isinstance(raw, dict):
-            continue
-        item_id = raw.get("id")
-        if item_id is None:
-            line, col = locate(text, ("items", index))
-            problems.append(
-                Problem(
-                    f"item {index + 1} has no id",
-                    path,
-                    line,
-                    col,
-                    "add `id: <a-stable-name>` (letters, digits, '.', '_' or '-')",
-                )
+class _ItemCollector:
+    """Checks each item as the parser hands it over and keeps it compactly."""
+
+    def __init__(self, path: Path | str, get_raw: Callable[[], bytes]) -> None:
+        self.path, self._get_raw = path, get_raw
+        self.items: list[DatasetItem] = []
+        self.indices: list[int] = []
+        """The position of each kept item in the file's list."""
+        self.problems: list[Problem] = []
+        self._first_seen: dict[str, int] = {}
+        self._count = 0
+
+    @cached_property
+    def text(self) -> str:
+        """The file's text, decoded only when a problem needs a line and column."""
+        return self._get_raw().decode("utf-8-sig")
+
+    def __call__(self, raw: Any) -> None:
+        index = self._count
+        self._count += 1
+        if isinstance(raw, dict):
+            self.problems += self._id_problems(raw.get("id"), index)
+        try:
+            model = DatasetItemModel.model_validate(raw)
+        except ValidationError as exc:
+            self.problems += validation_problems(exc, DatasetFile, self.path, self.text, prefix=("items", index))
+            return
+        self.items.append(
+            make_item(
+                str(model.id),
+                model.input,
+                model.expected,
+                model.context,
+                expected_trajectory=model.expected_trajectory,
+                tool_mocks=model.tool_mocks,
+                unmocked_tools=model.unmocked_tools,
+                request_context=model.request_context,
+                start_options=model.start_options,
             )
-            continue
+        )
+        self.indices.append(index)
+
+    def _id_problems(self, item_id: Any, index: int) -> list[Problem]:
+        """A missing, malformed or duplicate id, at its item."""
+        if item_id is None:
+            line, col = locate(self.text, ("items", index))
+            return [Problem(f"item {index + 1} has no id", self.path, line, col,
+                            "add `id: <a-stable-name>` (letters, digits, '.', '_' or '-')")]
         item_id = str(item_id)
         if not _ID_RE.fullmatch(item_id):
-            line, col = locate(text, ("items", index, "id"))
-            problems.append(
-                Problem(
-                    f"id {item_id!r} has characters outside [A-Za-z0-9._-]",
-                    path,
-                    line,
-                    col,
-                    f"use an id like {_slug(item_id)!r}",
-                )
-            )
-        elif item_id in first_seen:
-            line, col = locate(text, ("items", index, "id"))
-            first_line, _ = locate(text, ("items", first_seen[item_id], "id"))
-            problems.append(
-                Problem(
-                    f"duplicate id {item_id!r} (first used on line {first_line})",
-                    path,
-                    line,
-                    col,
-                    "ids must be unique in the file; rename one of them",
-                )
-            )
-        else:
-            first_seen[item_id] = index
-    return problems
+            line, col = locate(self.text, ("items", index, "id"))
+            return [Problem(f"id {item_id!r} has characters outside [A-Za-z0-9._-]", self.path, line, col,
+                            f"use an id like {_slug(item_id)!r}")]
+        if item_id in self._first_seen:
+            line, col = locate(self.text, ("items", index, "id"))
+            first_line, _ = locate(self.text, ("items", self._first_seen[item_id], "id"))
+            return [Problem(f"duplicate id {item_id!r} (first used on line {first_line})", self.path, line, col,
+                            "ids must be unique in the file; rename one of them")]
+        self._first_seen[item_id] = index
+        return []
 
 
-def _schema_problems(data: dict[str, Any], path: Path | str, text: str) -> list[Problem]:
-    """Items whose input or expected break the dataset's JSON Schemas.
-
-    Works on the raw data so that these are reported along with every other
-    problem of the file, not after they are fixed.
-    """
-    items = data.get("items")
+def _schema_problems(data: dict[str, Any], collector: _ItemCollector, path: Path | str) -> list[Problem]:
+    """Items whose input or expected break the dataset's JSON Schemas (checked
+    even when other keys of the file are wrong, so that all is reported at once)."""
     checks = [(key, data.get(f"{key}_schema")) for key in ("input", "expected")]
     checks = [(key, schema) for key, schema in checks if isinstance(schema, dict)]
-    if not checks or not isinstance(items, list):
+    if not checks:
         return []
     import jsonschema  # only datasets with schemas pay for the import
 
@@ -236,24 +309,23 @@ def _schema_problems(data: dict[str, Any], path: Path | str, text: str) -> list[
         try:
             validator_cls.check_schema(schema)
         except jsonschema.SchemaError as exc:
-            line, col = locate(text, (f"{key}_schema", *exc.path))
-            problems.append(
-                Problem(f"{key}_schema is not a valid JSON Schema: {exc.message}", path, line, col)
-            )
+            line, col = locate(collector.text, (f"{key}_schema", *exc.path))
+            problems.append(Problem(f"{key}_schema is not a valid JSON Schema: {exc.message}", path, line, col))
             continue
         validator = validator_cls(schema)
-        for index, raw in enumerate(items):
-            if not isinstance(raw, dict) or raw.get(key) is None:
+        for index, item in zip(collector.indices, collector.items, strict=True):
+            value = getattr(item, key)
+            if value is None:
                 continue  # a missing input is reported by the model check
-            error = jsonschema.exceptions.best_match(validator.iter_errors(raw[key]))
+            error = jsonschema.exceptions.best_match(validator.iter_errors(value))
             if error is None:
                 continue
             inner = list(error.absolute_path)
-            line, col = locate(text, ("items", index, key, *inner))
+            line, col = locate(collector.text, ("items", index, key, *inner))
             where = key + "".join(f"[{p!r}]" for p in inner)
             problems.append(
                 Problem(
-                    f"item {raw.get('id') or index + 1}: {where} breaks {key}_schema: {error.message}",
+                    f"item {item.id}: {where} breaks {key}_schema: {error.message}",
                     path,
                     line,
                     col,

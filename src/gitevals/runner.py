@@ -230,10 +230,11 @@ async def execute(
     """
     started = time.perf_counter()
     options = dict(target_options or {})
-    todo = list(pairs) if pairs is not None else [(item, trial) for item in items for trial in range(trials)]
-    queue = iter(todo)
+    # A generator, not a list: a large run does not hold a pair per item x trial.
+    queue = iter(pairs) if pairs is not None else ((item, trial) for item in items for trial in range(trials))
+    count = len(pairs) if pairs is not None else len(items) * trials
     results: list[ItemResult] = []
-    summarizer = Summarizer([s.name for s in scorers])
+    summarizer = Summarizer([s.name for s in scorers], trials)
     errors = 0
     limiter = anyio.to_thread.current_default_thread_limiter()
     limiter.total_tokens = max(limiter.total_tokens, concurrency)
@@ -257,7 +258,7 @@ async def execute(
     stopped = None
     try:
         async with anyio.create_task_group() as group:
-            for _ in range(max(1, min(concurrency, len(todo)))):
+            for _ in range(max(1, min(concurrency, count))):
                 group.start_soon(worker)
     except BaseExceptionGroup as group_error:
         too_many = group_error.subgroup(lambda e: isinstance(e, TooManyErrors))

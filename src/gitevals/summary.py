@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -32,11 +33,15 @@ def _fields(result: Any) -> tuple[Any, Any, Mapping[str, Any], Mapping[str, Any]
 
 
 class _ScorerTally:
-    """One scorer's values and passes, by item (so trials fold into per-item means)."""
+    """One scorer's values and passes, by item (so trials fold into per-item
+    means); with one trial a flat array, so a large run stays small."""
 
-    def __init__(self) -> None:
+    def __init__(self, by_item: bool) -> None:
+        self.by_item = by_item
         self.values: dict[Any, list[float]] = {}
         self.passes: dict[Any, list[bool]] = {}
+        self.flat = array("d")
+        self.flat_passes = 0
         self.errors = 0
         self.skipped = 0
 
@@ -45,11 +50,20 @@ class _ScorerTally:
             self.skipped += 1
         elif score.get("value") is None:
             self.errors += 1
+        elif not self.by_item:
+            self.flat.append(score["value"])
+            self.flat_passes += bool(score.get("passed"))
         else:
             self.values.setdefault(item_id, []).append(score["value"])
             self.passes.setdefault(item_id, []).append(bool(score.get("passed")))
 
     def summary(self, trials: int) -> ScorerSummary:
+        if not self.by_item:
+            mean, stderr = mean_and_stderr(self.flat)
+            scored = len(self.flat)
+            return ScorerSummary(mean=mean, stderr=stderr, n=scored,
+                                 pass_rate=self.flat_passes / scored if scored else None,
+                                 errors=self.errors, skipped=self.skipped)
         item_means = [math.fsum(v) / len(v) for v in self.values.values()]
         mean, stderr = mean_and_stderr(item_means)
         outcomes = list(self.passes.values())
@@ -85,8 +99,9 @@ class Summarizer:
     independent samples). Scorer errors and skips are counted, never averaged in.
     """
 
-    def __init__(self, scorer_names: Sequence[str]) -> None:
-        self.tallies = {name: _ScorerTally() for name in scorer_names}
+    def __init__(self, scorer_names: Sequence[str], trials: int = 1) -> None:
+        self.by_item = trials > 1
+        self.tallies = {name: _ScorerTally(self.by_item) for name in scorer_names}
         self.usage: dict[str, float] = {}
         self.completed = self.errors = self.seen = 0
 
@@ -101,7 +116,7 @@ class Summarizer:
             if isinstance(amount, (int, float)):
                 self.usage[key] = self.usage.get(key, 0) + amount
         for name, score in scores.items():
-            self.tallies.setdefault(name, _ScorerTally()).add(self.seen if item_id is None else item_id, score)
+            self.tallies.setdefault(name, _ScorerTally(self.by_item)).add(self.seen if item_id is None else item_id, score)
 
     def summary(self, *, total_items: int, trials: int, duration_s: float) -> Summary:
         return Summary(
@@ -124,7 +139,7 @@ def summarize(
     duration_s: float,
 ) -> Summary:
     """The Summary of all `results` (see `Summarizer`)."""
-    summarizer = Summarizer(scorer_names)
+    summarizer = Summarizer(scorer_names, trials)
     for result in results:
         summarizer.add(result)
     return summarizer.summary(total_items=total_items, trials=trials, duration_s=duration_s)

@@ -9,11 +9,11 @@ JSON load.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from ._fs import atomic_write
-from .datasets import Dataset, DatasetItem, parse_dataset
+from .datasets import Dataset, DatasetItem, make_item, parse_dataset
 from .errors import DataError
 from .git import CommitInfo, Repository, open_repo
 from .models import RunManifest
@@ -21,7 +21,12 @@ from .project import Project
 
 __all__ = ["DatasetHistory", "DatasetVersion", "ItemChanges", "dataset_commits", "item_changes"]
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
+
+
+def _plain(item: DatasetItem) -> dict[str, Any]:
+    """What `make_item` needs to rebuild the item."""
+    return {k: v for k, v in item.to_dict().items() if k not in ("input_hash", "expected_hash", "hash")}
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,7 @@ class DatasetHistory:
             return None
         if data.get("format") != _CACHE_FORMAT:
             return None
-        items = tuple(DatasetItem(**item) for item in data["items"])
+        items = tuple(make_item(**item) for item in data["items"])
         return Dataset(
             name=name,
             items=items,
@@ -125,7 +130,7 @@ class DatasetHistory:
             "description": dataset.description,
             "input_schema": dataset.input_schema,
             "expected_schema": dataset.expected_schema,
-            "items": [asdict(item) for item in dataset.items],
+            "items": [_plain(item) for item in dataset.items],
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

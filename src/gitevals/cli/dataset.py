@@ -49,7 +49,6 @@ def list_(ctx: click.Context) -> None:
 def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool) -> None:
     """Show the items of dataset NAME."""
     import json
-    from dataclasses import asdict
 
     from rich.markup import escape
     from rich.table import Table
@@ -61,7 +60,7 @@ def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool) ->
     data = load_dataset(project.dataset_path(name), name).with_tags(tags)
     if as_json:
         for item in data.items:
-            click.echo(json.dumps(asdict(item), ensure_ascii=False, default=dict))
+            click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
         return
     out = console()
     out.print(f"[bold]{escape(data.name)}[/]: {len(data.items)} items" + (f" — {escape(data.description)}" if data.description else ""))
