@@ -44,12 +44,8 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     """
     import anyio
 
-    from ..compare import comparison_gates
     from ..evals import arun_eval, plan_eval
-    from ..results import update_manifest
-    from ..results import find_run
-    from ..runrefs import load_run
-    from ..report.text import record_passed
+    from ..results import find_run, record_passed, update_manifest
     from ._progress import PlainProgress, RichProgress
 
     if sum(x is not None for x in (resume_ref, failed_ref, reuse_ref)) > 1:
@@ -57,13 +53,19 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     project = get_project()
     only_ids = failed_from = None
     if failed_ref is not None:
+        from ..runrefs import load_run
+
         failed_run = load_run(project, failed_ref)
         failed_from = failed_run.id
         only_ids = sorted({r["item_id"] for r in failed_run.records if not record_passed(r)})
     plan = plan_eval(project, eval_name, tags=tags, concurrency=concurrency, trials=trials, shard=_shard(shard),
                      only_ids=only_ids, only_failed_from=failed_from)
     resume = find_run(project.runs_dir, eval_name if resume_ref == "latest" else resume_ref).path if resume_ref else None
-    reuse = load_run(project, reuse_ref) if reuse_ref else None
+    reuse = None
+    if reuse_ref is not None:
+        from ..runrefs import load_run
+
+        reuse = load_run(project, reuse_ref)
     progress: RichProgress | PlainProgress = (
         RichProgress(console(), 0) if is_interactive() else PlainProgress(click.echo, 0)
     )
@@ -117,6 +119,8 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         failed = True
     manifest, comparison = outcome.manifest, None
     if baseline_ref is not None:
+        from ..compare import comparison_gates
+
         comparison = _compare_with_baseline(project, outcome, baseline_ref, compare_options)
         gate = plan.config.gate
         extra = comparison_gates(

@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..models import GateResult, RunManifest, Summary
+from ..results import record_passed
 
 __all__ = ["record_passed", "render_gates", "render_items", "render_run_end", "render_runs", "render_summary", "short"]
 
@@ -70,12 +71,6 @@ def render_gates(gates: Sequence[GateResult]) -> RenderableType:
         actual = "no scores" if gate.actual is None else f"{gate.actual:.3f}"
         lines.append(f"{mark} {escape(gate.scorer)} {gate.metric} {actual} >= {gate.threshold:g}")
     return Text.from_markup("\n".join(lines))
-
-
-def record_passed(record: dict[str, Any]) -> bool:
-    """Whether a results.jsonl record has no error and passed every scorer."""
-    scores = record.get("scores", {}).values()
-    return record.get("error") is None and all(s.get("passed") or s.get("skipped") for s in scores)
 
 
 def render_items(
