@@ -151,7 +151,8 @@ def test_help_is_fast_because_heavy_modules_load_lazily() -> None:
 
 def test_every_model_has_a_schema_with_field_docs() -> None:
     schemas = generate_schemas()
-    assert set(schemas) == {"project", "dataset", "eval", "run", "result"}
+    assert set(schemas) == {"project", "dataset", "eval", "run", "result", "review"}
+    assert "supersedes" in schemas["review"]["description"]
     item = schemas["dataset"]["$defs"]["DatasetItemModel"]["properties"]
     assert "stable forever" in item["id"]["description"]
 

@@ -23,6 +23,7 @@ __all__ = [
     "ProjectConfig",
     "PythonTargetConfig",
     "ResultLine",
+    "ReviewLine",
     "RunManifest",
     "ScoreRecord",
     "ScoreRevision",
@@ -523,11 +524,35 @@ class ResultLine(_Strict):
     """The run this result was copied from (`--reuse`), when it was not run again."""
 
 
+class ReviewLine(_Strict):
+    """One line of reviews.jsonl: a person's judgement of one item x trial
+    (`gitevals review`). Lines are only ever appended; the latest line for an
+    item x trial supersedes the earlier ones, which are kept."""
+
+    item_id: str
+    """The dataset item's id."""
+    trial: int = Field(default=0, ge=0)
+    """0-based trial number."""
+    reviewer: str | None = None
+    """Who reviewed: `--reviewer`, else `git config user.name`, else the login name."""
+    time: str
+    """UTC time of the review, ISO 8601."""
+    verdict: Literal["pass", "fail"] | None = None
+    """Pass or fail; null when the reviewer gave a score instead, or no judgement yet."""
+    score: float | None = Field(default=None, ge=0, le=1)
+    """A score in [0, 1]; null when the reviewer gave a verdict instead."""
+    comment: str | None = None
+    """What the reviewer wrote about the output."""
+    flagged: bool = False
+    """Marked for a second look (`gitevals review --only flagged`)."""
+
+
 SCHEMA_MODELS: dict[str, type[BaseModel]] = {
     "project": ProjectConfig,
     "dataset": DatasetFile,
     "eval": EvalConfig,
     "run": RunManifest,
     "result": ResultLine,
+    "review": ReviewLine,
 }
 """Schema file stem -> model, for `schemas/<stem>.schema.json`."""

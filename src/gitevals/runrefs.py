@@ -8,6 +8,7 @@ holds it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,10 +30,21 @@ class LoadedRun:
     records: list[dict[str, Any]]
     source: str
     """The run folder, or `<commit>:<path>` for a run read from git history."""
+    reviews: tuple[Any, ...] = ()
+    """Its human reviews (`ReviewLine`s of reviews.jsonl), oldest first; not merged into `records`."""
 
     @property
     def id(self) -> str:
         return self.manifest.id
+
+    def with_reviews(self) -> LoadedRun:
+        """This run with its reviews merged in as the scorer `human`, and its summary recomputed."""
+        if not self.reviews:
+            return self
+        from .review import apply_reviews, manifest_with_reviews
+
+        records = apply_reviews(self.records, self.reviews)
+        return LoadedRun(manifest_with_reviews(self.manifest, records), records, self.source, self.reviews)
 
 
 def load_run(project: Project, ref: str) -> LoadedRun:
@@ -42,7 +54,7 @@ def load_run(project: Project, ref: str) -> LoadedRun:
         eval_name, _, git_ref = ref.partition("@")
         return find_baseline(project, eval_name, git_ref)
     info = find_run(project.runs_dir, ref)
-    return LoadedRun(info.manifest, read_results(info.path), project.relative(info.path))
+    return _from_folder(project, info.path, info.manifest)
 
 
 def newest_pair(project: Project, eval_name: str | None = None) -> tuple[LoadedRun, LoadedRun]:
@@ -57,10 +69,13 @@ def newest_pair(project: Project, eval_name: str | None = None) -> tuple[LoadedR
             hint="name them (`gitevals compare A B`), or pick a baseline with --baseline REF",
         )
     a, b = runs[-2], runs[-1]
-    return (
-        LoadedRun(a.manifest, read_results(a.path), project.relative(a.path)),
-        LoadedRun(b.manifest, read_results(b.path), project.relative(b.path)),
-    )
+    return _from_folder(project, a.path, a.manifest), _from_folder(project, b.path, b.manifest)
+
+
+def _from_folder(project: Project, folder: Path, manifest: RunManifest) -> LoadedRun:
+    from .review import read_reviews
+
+    return LoadedRun(manifest, read_results(folder), project.relative(folder), tuple(read_reviews(folder)))
 
 
 def find_baseline(project: Project, eval_name: str, ref: str, exclude: str | None = None) -> LoadedRun:
@@ -131,8 +146,11 @@ def _reverse(text: str) -> tuple[int, ...]:
 
 
 def _read(repo: Repository, manifest: RunManifest, location: Any, commit: str) -> LoadedRun:
+    from .review import REVIEWS, parse_reviews, read_reviews
+
     if not isinstance(location, str):
-        return LoadedRun(read_manifest(location), read_results(location), str(location))
+        return LoadedRun(read_manifest(location), read_results(location), str(location), tuple(read_reviews(location)))
     raw = repo.show(commit, f"{location}/{RESULTS}") or b""
     records = parse_results(raw, f"{location}/{RESULTS}@{commit[:8]}")
-    return LoadedRun(manifest, records, f"{commit[:8]}:{location}")
+    reviews = parse_reviews(repo.show(commit, f"{location}/{REVIEWS}") or b"", f"{location}/{REVIEWS}@{commit[:8]}")
+    return LoadedRun(manifest, records, f"{commit[:8]}:{location}", tuple(reviews))

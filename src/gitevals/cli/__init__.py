@@ -15,6 +15,8 @@ from ._common import GitevalsGroup
 from .compare import compare
 from .dataset import dataset
 from .init import init
+from .report import report
+from .review import review
 from .run import run
 from .runs import runs
 from .schema import schema
@@ -43,7 +45,7 @@ def cli(ctx: click.Context, directory: str | None) -> None:
         os.chdir(directory)  # like git -C: targets see DIR as their working folder too
 
 
-for command in (init, run, runs, score, compare, dataset, schema):
+for command in (init, run, runs, score, compare, review, report, dataset, schema):
     cli.add_command(command)
 
 

@@ -64,6 +64,7 @@ def compare(ctx: click.Context, runs: tuple[str, ...], baseline_ref: str | None,
                                 hint="name both runs: gitevals compare A B")
     else:
         run_a, run_b = newest_pair(project, eval_name)
+    run_a, run_b = run_a.with_reviews(), run_b.with_reviews()  # human reviews count as the scorer `human`
     fail_on_regression = options.pop("fail_on_regression")
     result = show_comparison(project, run_a, run_b, all_items=all_items, **options)  # type: ignore[arg-type]
     if fail_on_regression and result.regressed:

@@ -45,14 +45,18 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
     """Show RUN: a run id (or its prefix), a run folder, an eval name (its newest run) or `latest`."""
     from ..report.text import render_gates, render_items, render_summary
     from ..results import find_run, read_results
+    from ..review import apply_reviews, manifest_with_reviews, read_reviews, review_counts
 
     project = get_project()
     info = find_run(project.runs_dir, run_ref)
     records = read_results(info.path)
+    reviews = read_reviews(info.path)
     if as_json:
-        click.echo(json.dumps({"manifest": info.manifest.model_dump(mode="json"), "results": records}, indent=2))
+        click.echo(json.dumps({"manifest": info.manifest.model_dump(mode="json"), "results": records,
+                               "reviews": [r.model_dump(mode="json") for r in reviews]}, indent=2))
         return
-    m = info.manifest
+    records = apply_reviews(records, reviews)  # human reviews count as the scorer `human`
+    m = manifest_with_reviews(info.manifest, records) if reviews else info.manifest
     out = console()
     git = "outside git"
     if m.git is not None:
@@ -68,6 +72,14 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
         out.print(f"{len(records)} results recorded so far")
     if m.gates:
         out.print(render_gates(m.gates))
+    counts = review_counts(records, reviews)
+    if reviews:
+        out.print(f"reviewed by hand: {counts['reviewed']} of {counts['reviewable']} results"
+                  + (f", {counts['flagged']} flagged" if counts["flagged"] else ""), markup=False)
+    if counts["needs_review"]:
+        waiting = counts["needs_review"]
+        out.print(f"{waiting} result{' needs' if waiting == 1 else 's need'} review (no scorer judged them): "
+                  f"gitevals review {m.id}", markup=False)
     failing = render_items(records, limit=None if show_all else 10, more_hint="add --all to list them all")
     if failing.plain:
         out.print("[bold]Failing items[/]")

@@ -14,7 +14,7 @@ from ._common import EXIT_FAILED
 @click.option("--check", "check_dir", type=click.Path(file_okay=False, path_type=Path), help="Exit 1 if the files in DIR are stale.")
 @click.argument("name", required=False)
 def schema(write_dir: Path | None, check_dir: Path | None, name: str | None) -> None:
-    """Print the JSON Schema of NAME (project, dataset, eval, run, result), or write or check them all."""
+    """Print the JSON Schema of NAME (project, dataset, eval, run, result, review), or write or check them all."""
     import json
 
     from ..schemas import generate_schemas, stale_schemas, write_schemas

@@ -13,7 +13,10 @@ from rich.text import Text
 from ..models import GateResult, RunManifest, Summary
 from ..results import record_passed
 
-__all__ = ["record_passed", "render_gates", "render_items", "render_run_end", "render_runs", "render_summary", "short"]
+__all__ = [
+    "record_passed", "render_gates", "render_items", "render_run_end", "render_runs", "render_summary", "short",
+    "trajectory_summary",
+]
 
 _FAILURES_SHOWN = 10
 
@@ -25,6 +28,21 @@ def short(value: Any, limit: int = 60) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def trajectory_summary(steps: list[dict[str, Any]], shown: int = 8) -> str:
+    """`3 steps: lookup_order -> validate (error) -> reply`: names in order, nested steps flattened."""
+    flat: list[dict[str, Any]] = []
+
+    def walk(entries: list[dict[str, Any]]) -> None:
+        for entry in entries:
+            flat.append(entry)
+            walk(entry.get("children") or [])
+
+    walk(steps)
+    names = [str(s.get("name") or s.get("type") or "?") + (" (error)" if s.get("error") else "") for s in flat]
+    more = f" -> ... {len(names) - shown} more" if len(names) > shown else ""
+    return f"{len(flat)} step{'s' if len(flat) != 1 else ''}: " + " -> ".join(names[:shown]) + more
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
