@@ -232,3 +232,13 @@ def test_plain_progress_lines_in_ci(support_project: ProjectDir) -> None:
     assert done.returncode == 0
     assert "[3/3] 2 passed, 1 failed, 0 errors" in done.stdout
     assert "\x1b[" not in done.stdout  # no terminal escapes in logs
+
+
+def test_a_run_without_scorers_asks_for_review(project: ProjectDir) -> None:
+    project.write("agent_mod.py", "def run(x):\n    return x\n")
+    project.write("datasets/d.yaml", "items:\n  - {id: a, input: x}\n  - {id: b, input: y}\n")
+    project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:run\n")
+    result = invoke(project, "run", "e")
+    assert result.exit_code == 0
+    assert "[2/2] 0 passed, 0 failed, 0 errors, 2 to review" in result.output
+    assert "2 results have no scorer and need review: gitevals review " in result.output

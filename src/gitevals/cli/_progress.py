@@ -16,19 +16,22 @@ class Tally:
 
     def __init__(self, total: int) -> None:
         self.total = total
-        self.done = self.passed = self.failed = self.errors = 0
+        self.done = self.passed = self.failed = self.errors = self.to_review = 0
 
     def add(self, result: ItemResult) -> None:
         self.done += 1
         if result.error is not None:
             self.errors += 1
+        elif not result.scores:
+            self.to_review += 1  # no scorers: a person judges it (`gitevals review`)
         elif result.passed:
             self.passed += 1
         else:
             self.failed += 1
 
     def text(self) -> str:
-        return f"{self.passed} passed, {self.failed} failed, {self.errors} errors"
+        review = f", {self.to_review} to review" if self.to_review else ""
+        return f"{self.passed} passed, {self.failed} failed, {self.errors} errors{review}"
 
 
 class PlainProgress:

@@ -111,6 +111,9 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     from ..report.text import render_gates, render_run_end
 
     console().print(render_run_end(outcome.manifest, failures, folder_holder[0]))
+    if progress.tally.to_review:
+        progress.echo(f"{progress.tally.to_review} results have no scorer and need review: "
+                      f"gitevals review {outcome.manifest.id}")
     summary = outcome.manifest.summary
     failed = not outcome.passed or (summary is not None and summary.completed == 0)
     if outcome.result.stopped:
