@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: copy example-evals/ to a temporary folder, make it a git repository
-# with one commit (every commit is a dataset version), and run the eval there.
+# with one commit (every commit is a dataset version), and run the evals there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/gitevals-demo.XXXXXX")"
@@ -24,9 +24,15 @@ echo
 echo "== gitevals run support-qa --baseline HEAD~1   (run again, then compare with the run made at the previous commit)"
 gitevals run support-qa --baseline HEAD~1
 echo
+echo "== gitevals run support-tools   (a tool-using agent: its answers and the tools it called)"
+gitevals run support-tools
+echo
+echo "== gitevals run returns   (a workflow: its decision, single steps, and the order of the steps)"
+gitevals run returns
+echo
 echo "== gitevals runs list"
 gitevals runs list
 echo
 echo "The demo project is in $work"
-echo "Its results are in $work/runs/support-qa/; try: gitevals -C $work runs show latest"
-echo "or: gitevals -C $work compare --format markdown"
+echo "Its results are in $work/runs/; try: gitevals -C $work runs show returns"
+echo "or: gitevals -C $work compare --eval support-qa --format markdown"

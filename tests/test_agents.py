@@ -151,7 +151,8 @@ def test_workflow_step_scorers_get_the_step_input_and_output() -> None:
 
 
 def test_trajectory_scorer_without_a_trajectory_is_an_error_not_zero() -> None:
-    result = run_evals(lambda q: q, [{"input": "x"}], {"agent": [], "trajectory": ["trajectory_accuracy"]})
+    data = [{"input": "x", "expected_trajectory": {"steps": [{"name": "search"}]}}]
+    result = run_evals(lambda q: q, data, {"agent": [], "trajectory": ["trajectory_accuracy"]})
     score = result.items[0].scores["trajectory.trajectory_accuracy"]
     assert score["value"] is None and score["error"]["type"] == "NoTrajectory"
     assert result.summary.scores["trajectory.trajectory_accuracy"].errors == 1
@@ -272,3 +273,29 @@ def test_agent_and_workflow_forms_in_eval_files(project: ProjectDir) -> None:
     project.write("evals/bad.yaml", "dataset: d\ntarget: my_agent:answer\nscorers:\n  agent: [contains]\n  trajectroy: [trajectory]\n")
     bad = CliRunner().invoke(cli, ["-C", str(project.root), "run", "bad"], catch_exceptions=False)
     assert bad.exit_code == 2 and "unknown key 'trajectroy'" in bad.output
+
+
+def test_no_tool_calls_is_scored_when_none_are_expected() -> None:
+    data = [{"input": "x", "expected_trajectory": {"blacklist": ["issue_refund"]}}]
+    [item] = run_evals(lambda q: q, data, {"agent": [], "trajectory": ["trajectory"]}).items
+    assert item.scores["trajectory.trajectory"] == {"value": 1.0, "passed": True, "reason": None}
+
+
+def test_a_single_blacklisted_tool_written_as_a_string() -> None:
+    assert score("trajectory", ["issue_refund"], {"blacklist": "issue_refund"}) == (0.0, "used forbidden tool issue_refund")
+
+
+def test_other_arguments_are_not_called_out_of_order() -> None:
+    expected = {"steps": [{"name": "get_policy", "args": {"topic": "refunds"}}]}
+    assert score("trajectory_accuracy", ["get_policy"], expected, [{"topic": "shipping"}]) == (0.0, "other arguments for get_policy")
+
+
+def test_expected_trajectory_keys_are_checked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gitevals.datasets import load_dataset
+    from gitevals.errors import DataError
+
+    path = tmp_path / "d.yaml"
+    path.write_text("items:\n  - id: a\n    input: x\n    expected_trajectory: {ordring: strict, steps: []}\n")
+    with pytest.raises(DataError, match="unknown key 'ordring'") as caught:
+        load_dataset(path)
+    assert "did you mean 'ordering'" in str(caught.value)

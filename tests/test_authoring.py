@@ -357,3 +357,12 @@ def test_auto_commit_from_gitevals_yaml(project: ProjectDir) -> None:
     project.commit("start")
     assert invoke(project, "dataset", "new", "fresh").exit_code == 0
     assert git(project.root, "log", "-1", "--format=%s") == "dataset fresh: new"
+
+
+def test_an_edit_that_would_break_an_alias_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "items:\n  - id: a\n    input: x\n    context: &ctx {tags: [t]}\n  - id: b\n    input: y\n    context: *ctx\n")
+    before = path.read_text()
+    with pytest.raises(DataError, match="this edit would leave the file unreadable: found undefined alias") as caught:
+        EditableDataset.open(path).remove(["a"])
+    assert "write the shared value out in place of the alias" in str(caught.value)
+    assert path.read_text() == before

@@ -22,7 +22,7 @@ from ruamel.yaml.error import YAMLError
 from ._fs import atomic_write
 from ._hashing import canonical_json
 
-from ._yaml import load_yaml, parse_problem
+from ._yaml import YamlProblem, load_yaml, parse_problem
 from ._yaml_emit import emit_item, emit_value
 from ._yaml_layout import ItemSpan, Layout, layout
 from .datasets import Dataset, parse_dataset
@@ -299,7 +299,15 @@ class EditableDataset:
     def _data(self) -> dict[str, Any]:
         """The whole document as plain data (parsed on first use)."""
         if self._parsed is None:
-            data = load_yaml(self.text, self.path) if self.text.strip() else {}
+            try:
+                data = load_yaml(self.text, self.path) if self.text.strip() else {}
+            except YamlProblem as exc:
+                raise DataError(
+                    f"this edit would leave the file unreadable: {exc.problem.message}",
+                    path=self.path,
+                    hint="an item that others refer to with an alias (*name) cannot be removed or rewritten; "
+                    "write the shared value out in place of the alias first",
+                ) from None
             self._parsed = data if isinstance(data, dict) else {}
         return self._parsed
 

@@ -265,7 +265,8 @@ class _ItemCollector:
                 model.input,
                 model.expected,
                 model.context,
-                expected_trajectory=model.expected_trajectory,
+                expected_trajectory=model.expected_trajectory.model_dump(exclude_none=True)
+                if model.expected_trajectory else None,
                 tool_mocks=model.tool_mocks,
                 unmocked_tools=model.unmocked_tools,
                 request_context=model.request_context,

@@ -174,6 +174,27 @@ class ProjectConfig(_Strict):
 # --- datasets -----------------------------------------------------------------
 
 
+class ExpectedTrajectory(_Strict):
+    """The path an item's agent or workflow should take (read by the trajectory scorers)."""
+
+    steps: list[dict[str, Any]] | None = None
+    """Expected steps: `{type: tool_call | workflow_step, name, args, children}`."""
+    ordering: Literal["strict", "relaxed", "unordered"] | None = None
+    """How the order of steps counts. Default: the scorer's (relaxed)."""
+    max_steps: int | None = Field(default=None, ge=0)
+    """A budget of steps; more lowers the `trajectory` score."""
+    max_total_tokens: int | None = Field(default=None, ge=0)
+    """A budget of tokens over all steps."""
+    max_duration_ms: float | None = Field(default=None, ge=0)
+    """A budget of time over the top-level steps."""
+    blacklist: list[Union[str, list[str]]] | None = None
+    """Tools, or sequences of tools, that must never be called: a hit scores 0."""
+    allow_tool_failures: bool | None = None
+    """Whether failed tool calls are tolerated (default: not)."""
+    max_retries_per_tool: int | None = Field(default=None, ge=0)
+    """How many failed calls of one tool are tolerated."""
+
+
 class DatasetItemModel(_Strict):
     """One test case."""
 
@@ -188,7 +209,7 @@ class DatasetItemModel(_Strict):
     """The ground truth, when there is one: any JSON value."""
     context: dict[str, Any] = Field(default_factory=dict)
     """Metadata for scorers and filters; `tags` (a list of strings) drives `--tag`."""
-    expected_trajectory: dict[str, Any] | None = None
+    expected_trajectory: ExpectedTrajectory | None = None
     """The tool calls or steps the target should take."""
     tool_mocks: dict[str, Any] | None = None
     """Tool name to the value `@tool` functions return instead of running."""

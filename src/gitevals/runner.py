@@ -360,7 +360,8 @@ async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
 
     A trajectory scorer without a trajectory, or a step scorer whose step never
     ran, is an error that says so, never a silent 0."""
-    if scorer.scope == "trajectory" and not sample.trajectory:
+    expects_steps = bool((sample.expected_trajectory or {}).get("steps"))
+    if scorer.scope == "trajectory" and not sample.trajectory and expects_steps:
         return _score_error(
             "NoTrajectory",
             f"{scorer.name}: the target recorded no trajectory; decorate its tools with @gitevals.trace.tool "

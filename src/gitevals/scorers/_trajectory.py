@@ -90,12 +90,19 @@ class _Matcher:
         total = sum(score for _, _, score in pairs)
         used_e = {i for i, _, _ in pairs}
         used_a = {j for _, j, _ in pairs}
-        unmatched = [_label(e) for i, e in enumerate(expected) if i not in used_e]
-        extra = [_label(a) for j, a in enumerate(actual) if j not in used_a]
-        late = [m for m in unmatched if m in extra]  # taken, but not where it was expected
+        unmatched = [e for i, e in enumerate(expected) if i not in used_e]
+        spare = [a for j, a in enumerate(actual) if j not in used_a]
+        # taken, but not where it was expected; or taken under that name with other arguments
+        late = [e for e in unmatched if any(self.match(e, a) for a in spare)]
+        other_args = [e for e in unmatched if e not in late and any(_label(e) == _label(a) for a in spare)]
+        explained = {_label(e) for e in late + other_args}
         notes = []
-        for label, names in (("missing", [m for m in unmatched if m not in late]), ("out of order", late),
-                             ("extra", [x for x in extra if x not in late])):
+        for label, names in (
+            ("missing", [_label(e) for e in unmatched if e not in late and e not in other_args]),
+            ("out of order", [_label(e) for e in late]),
+            ("other arguments for", [_label(e) for e in other_args]),
+            ("extra", [_label(a) for a in spare if _label(a) not in explained]),
+        ):
             if names:
                 notes.append(f"{label} {', '.join(names)}")
         return total / len(expected), notes
@@ -139,9 +146,7 @@ def _expectation(sample: ScorerInput, options: Mapping[str, Any]) -> dict[str, A
 
 
 def _actual(sample: ScorerInput) -> list[Step]:
-    if not sample.trajectory:
-        raise ScorerError("the target recorded no trajectory")
-    return list(sample.trajectory)
+    return list(sample.trajectory or [])
 
 
 def _repeat_factor(expected: Sequence[Step], actual: Sequence[Step]) -> tuple[float, list[str]]:
@@ -216,7 +221,8 @@ def trajectory(
         actual = _actual(sample)
         calls = [s for s in _walk(actual) if _kind(s) == "tool_call"]
         names = [_label(c) for c in calls]
-        for entry in want.get("blacklist") or []:
+        forbidden = want.get("blacklist") or []
+        for entry in [forbidden] if isinstance(forbidden, str) else forbidden:
             if isinstance(entry, str) and entry in names:
                 return Score(0.0, f"used forbidden tool {entry}")
             if isinstance(entry, list) and _sequence_in(names, entry):
