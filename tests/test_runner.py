@@ -237,3 +237,15 @@ def test_bad_data_and_arguments() -> None:
 async def test_arun_evals_inside_a_running_loop() -> None:
     result = await arun_evals(upper, DATA, ["exact_match"], concurrency=3)
     assert result.summary.completed == 3
+
+
+def test_request_context_reaches_targets_that_take_it() -> None:
+    seen = []
+
+    def target(text: str, request_context: dict | None = None) -> str:
+        seen.append(request_context)
+        return text
+
+    run_evals(target, [{"id": "a", "input": "x", "request_context": {"user_tier": "pro"}}, {"id": "b", "input": "y"}])
+    assert sorted(seen, key=str) == [None, {"user_tier": "pro"}]
+    assert run_evals(upper, [{"input": "x", "request_context": {"a": 1}}]).items[0].error is None  # others are not given it

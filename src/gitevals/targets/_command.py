@@ -45,6 +45,7 @@ class CommandTarget:
             "input": call.input,
             "options": dict(call.options),
             "context": dict(call.context),
+            "request_context": dict(call.request_context) if call.request_context is not None else None,
         }
         try:
             done = await anyio.run_process(

@@ -46,6 +46,8 @@ class PythonTarget:
 
     async def __call__(self, call: TargetCall) -> TargetResult:
         kwargs = dict(call.options)
+        if call.request_context is not None and (self._accepted is None or "request_context" in self._accepted):
+            kwargs["request_context"] = dict(call.request_context)  # the item's, for targets that take it
         if self._is_async:
             result = await self._fn(call.input, **kwargs)
         else:
