@@ -458,8 +458,8 @@ class ErrorInfo(_Strict):
     """The end of a command target's standard error."""
 
 
-class ScoreRecord(_Strict):
-    """One scorer's verdict on one output."""
+class _ScoreFields(_Strict):
+    """What a scorer's verdict on one output holds."""
 
     value: float | None
     """In [0, 1]; null when the scorer failed."""
@@ -475,33 +475,24 @@ class ScoreRecord(_Strict):
     """The scorer does not apply to this item (e.g. it needs `expected`); `reason` says why."""
     added_at: str | None = None
     """UTC time `gitevals score` added this score to the finished run; null when the run computed it."""
-    history: list[ScoreRevision] = Field(default_factory=list)
-    """Earlier scores under this name that `gitevals score --replace` replaced, oldest first."""
 
 
-class ScoreRevision(_Strict):
+class ScoreRevision(_ScoreFields):
     """A score replaced by `gitevals score --replace`, kept so that nothing is lost."""
 
-    value: float | None
-    """Its value; null when the scorer had failed."""
-    passed: bool | None
-    """Whether it passed; null when the scorer had failed."""
-    reason: str | None = None
-    """Why, in words."""
-    details: dict[str, Any] | None = None
-    """Anything else the scorer reported."""
-    error: ErrorInfo | None = None
-    """Why the scorer had failed."""
-    skipped: bool = False
-    """The scorer had not applied to this item."""
-    added_at: str | None = None
-    """When `gitevals score` had added it; null when the run had computed it."""
     scorer: str | dict[str, Any] | None = None
     """The spec of the scorer that made it, as it was recorded in `config.scorers`."""
     replaced_at: str
     """UTC time it was replaced, ISO 8601."""
     replaced_by: str | None = None
     """Who replaced it: `git config user.name`, else the login name."""
+
+
+class ScoreRecord(_ScoreFields):
+    """One scorer's verdict on one output."""
+
+    history: list[ScoreRevision] = Field(default_factory=list)
+    """Earlier scores under this name that `gitevals score --replace` replaced, oldest first."""
 
 
 class ResultLine(_Strict):

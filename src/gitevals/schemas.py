@@ -41,7 +41,10 @@ def generate_schemas() -> dict[str, dict[str, Any]]:
 
 
 def _describe_fields(definition: dict[str, Any], cls: type[BaseModel]) -> None:
-    docs = field_docstrings(cls)
+    docs: dict[str, str] = {}
+    for base in reversed(cls.__mro__):  # fields inherited from our own base models too
+        if base.__module__ == models.__name__:
+            docs.update(field_docstrings(base))
     for name, prop in definition.get("properties", {}).items():
         if name in docs:
             prop.setdefault("description", docs[name])
