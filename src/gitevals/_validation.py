@@ -120,6 +120,8 @@ def _describe(err: dict[str, Any], loc: tuple[Any, ...], model: type[BaseModel])
         expected = err.get("ctx", {}).get("expected_tags", "")
         tag = err.get("ctx", {}).get("tag", err["input"])
         return f"{where}: unknown type {tag!r}", f"use one of: {expected}"
+    if kind == "value_error" and "error" in err.get("ctx", {}):
+        return f"{where or 'file'}: {err['ctx']['error']}", None  # a validator's own words, without "Value error, "
     return f"{where or 'file'}: {err['msg']}", None
 
 

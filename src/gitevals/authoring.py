@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from ruamel.yaml.error import YAMLError
@@ -29,7 +30,10 @@ from .datasets import Dataset, parse_dataset
 from .errors import DataError, NotFoundError, Problem
 from .models import DatasetItemModel
 
-__all__ = ["EditableDataset", "item_problems", "new_id"]
+if TYPE_CHECKING:
+    from .project import Project
+
+__all__ = ["EditableDataset", "item_problems", "new_id", "versioned_edit"]
 
 SCHEMA_HEADER = "# yaml-language-server: $schema={schema}\n"
 _ID_RE = re.compile(r"[A-Za-z0-9._-]+")
@@ -443,3 +447,33 @@ def _end_of_line(text: str, index: int) -> int:
 def _line_after(text: str, end: int) -> int:
     """The end of the line holding the last character before `end` (an exclusive end)."""
     return _end_of_line(text, max(end - 1, 0))
+
+
+@contextmanager
+def versioned_edit(project: Project, path: Path, commit: bool) -> Iterator[dict[str, str]]:
+    """Around an edit of one dataset file. When `commit` (or the project's
+    `auto_commit`) is on: refuse a file that already has uncommitted changes,
+    and afterwards commit the file alone with the message the edit leaves in
+    the yielded dict (`note["message"]`); the new commit's sha is then
+    `note["sha"]`. An edit that raises commits nothing."""
+    from .errors import GitevalsError
+    from .git import open_repo
+
+    commit = commit or project.config.auto_commit
+    repo = open_repo(project.root) if commit else None
+    if commit and repo is None:
+        raise GitevalsError("committing an edit needs a git repository",
+                            hint="run `git init`, or edit without committing")
+    try:
+        if repo is not None and path.exists() and repo.has_changes(path):
+            raise GitevalsError(
+                f"{project.relative(path)} has uncommitted changes; committing would mix them into this version",
+                hint="commit or stash them first, or edit without committing",
+            )
+        note: dict[str, str] = {}
+        yield note
+        if repo is not None and note.get("message"):
+            note["sha"] = repo.commit_file(path, note["message"])
+    finally:
+        if repo is not None:
+            repo.close()

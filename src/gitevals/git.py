@@ -95,12 +95,13 @@ class Repository:
             return []
         return [sub.name for sub in getattr(tree, "trees", [])]
 
-    def log(self, path: str, since: str | None, until: str) -> list[CommitInfo]:
+    def log(self, path: str, since: str | None, until: str, limit: int | None = None) -> list[CommitInfo]:
         """Commits that touched `path`, newest first: those reachable from `until`
         and not from `since` (and the other way round), or all of `until`'s
-        history when `since` is None."""
+        history when `since` is None; at most `limit` of them when given."""
         rev = until if since is None else f"{since}...{until}"
-        return [_commit_info(c) for c in self._repo.iter_commits(rev, paths=path)]
+        extra = {} if limit is None else {"max_count": limit}
+        return [_commit_info(c) for c in self._repo.iter_commits(rev, paths=path, **extra)]
 
     def merge_base(self, a: str, b: str) -> str | None:
         found = self._repo.merge_base(a, b)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "CommandTargetConfig",
@@ -20,6 +20,9 @@ __all__ = [
     "EvalConfig",
     "GateResult",
     "GitInfo",
+    "HttpTargetConfig",
+    "MastraTargetConfig",
+    "OpenAITargetConfig",
     "ProjectConfig",
     "PythonTargetConfig",
     "ResultLine",
@@ -71,8 +74,87 @@ class CommandTargetConfig(_Strict):
     """How stdout is read: parsed as JSON, or taken as text (trailing newline removed)."""
 
 
+class HttpTargetConfig(_Strict):
+    """Any JSON endpoint: the item goes into a request body, the output comes from a JSON path."""
+
+    type: Literal["http"]
+    """Target kind."""
+    url: str
+    """The endpoint, e.g. `http://127.0.0.1:8000/answer`."""
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    """HTTP method. GET and DELETE send no body."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Request headers; `${VAR}` is replaced from the environment when the run
+    starts and never written to a run folder."""
+    body: Any = None
+    """The JSON body: any JSON value in which a string `"{{input}}"` becomes the
+    item's input, `"{{options.X}}"`, `"{{context.X}}"`, `"{{request_context.X}}"`
+    and `"{{id}}"` likewise (a missing value is null); inside a longer string a
+    placeholder is replaced by the value's text. Default:
+    `{"input": "{{input}}", "options": "{{options}}"}`."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Query parameters, with the same placeholders as `body`."""
+    output: str | None = None
+    """A JSON path to the output in the response, like `$.choices[0].message.content`
+    or `data.answer`. Default: the whole response."""
+    timeout_s: float | None = Field(default=300.0, gt=0)
+    """Seconds to wait for the server to connect and answer (the eval's
+    `timeout_s` bounds the whole call as well)."""
+
+
+class OpenAITargetConfig(_Strict):
+    """An OpenAI-compatible chat completions endpoint (OpenAI, vLLM, Ollama, llama.cpp, ...)."""
+
+    type: Literal["openai"]
+    """Target kind."""
+    model: str
+    """The model name sent in every request."""
+    base_url: str = "https://api.openai.com/v1"
+    """The API's base URL, up to and including `/v1`; `/chat/completions` is appended."""
+    api_key_env: str | None = "OPENAI_API_KEY"
+    """The environment variable holding the API key, read when the run starts and
+    never stored; null for a local server that needs no key."""
+    system: str | None = None
+    """A system prompt put before the item's messages."""
+    temperature: float | None = Field(default=None, ge=0)
+    """Sampling temperature. Default: the server's."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """The most tokens to generate. Default: the server's."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Other request fields (`tools`, `seed`, `response_format`, ...); the eval's
+    `target_options` and an item's `start_options` are added over them."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra request headers; `${VAR}` is replaced from the environment."""
+    timeout_s: float | None = Field(default=300.0, gt=0)
+    """Seconds to wait for the server to connect and answer."""
+
+
+class MastraTargetConfig(_Strict):
+    """An agent or a workflow on a running Mastra server, through its REST API."""
+
+    type: Literal["mastra"]
+    """Target kind."""
+    base_url: str
+    """The server, e.g. `http://localhost:4111` (routes are under `/api`)."""
+    agent: str | None = None
+    """The id of an agent to call (`POST /api/agents/<id>/generate`)."""
+    workflow: str | None = None
+    """The id of a workflow to run (`create-run`, then `start-async`)."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra request headers (say, `Authorization`); `${VAR}` is replaced from the environment."""
+    timeout_s: float | None = Field(default=300.0, gt=0)
+    """Seconds to wait for the server to connect and answer."""
+
+    @model_validator(mode="after")
+    def _one_of_agent_or_workflow(self) -> MastraTargetConfig:
+        if (self.agent is None) == (self.workflow is None):
+            raise ValueError("a mastra target takes exactly one of `agent: <id>` or `workflow: <id>`")
+        return self
+
+
 TargetConfig = Annotated[
-    PythonTargetConfig | CommandTargetConfig, Field(discriminator="type")
+    PythonTargetConfig | CommandTargetConfig | HttpTargetConfig | OpenAITargetConfig | MastraTargetConfig,
+    Field(discriminator="type"),
 ]
 TargetSpec = Union[str, TargetConfig]
 

@@ -21,6 +21,7 @@ from .run import run
 from .runs import runs
 from .schema import schema
 from .score import score
+from .ui import ui
 
 __all__ = ["cli", "main"]
 
@@ -45,7 +46,7 @@ def cli(ctx: click.Context, directory: str | None) -> None:
         os.chdir(directory)  # like git -C: targets see DIR as their working folder too
 
 
-for command in (init, run, runs, score, compare, review, report, dataset, schema):
+for command in (init, run, runs, score, compare, review, report, dataset, schema, ui):
     cli.add_command(command)
 
 

@@ -39,28 +39,13 @@ def _read_value(value: str | None, file: Path | None, what: str) -> Any:
 def versioned(project: Project, path: Path, commit: bool) -> Iterator[dict[str, str]]:
     """Around an edit: with --commit (or auto_commit), refuse a file that already
     has uncommitted changes, and commit the file alone afterwards with the
-    message the edit leaves in the yielded dict."""
-    from ..errors import GitevalsError
-    from ..git import open_repo
+    message the edit leaves in the yielded dict (see `authoring.versioned_edit`)."""
+    from ..authoring import versioned_edit
 
-    commit = commit or project.config.auto_commit
-    repo = open_repo(project.root) if commit else None
-    if commit and repo is None:
-        raise GitevalsError("--commit needs a git repository", hint="run `git init`, or edit without --commit")
-    try:
-        if repo is not None and path.exists() and repo.has_changes(path):
-            raise GitevalsError(
-                f"{project.relative(path)} has uncommitted changes; committing would mix them into this version",
-                hint="commit or stash them first, or edit without --commit",
-            )
-        note: dict[str, str] = {}
+    with versioned_edit(project, path, commit) as note:
         yield note
-        if repo is not None and note.get("message"):
-            sha = repo.commit_file(path, note["message"])
-            console().print(f"committed {sha[:8]}: {note['message']}", markup=False)
-    finally:
-        if repo is not None:
-            repo.close()
+    if note.get("sha"):
+        console().print(f"committed {note['sha'][:8]}: {note['message']}", markup=False)
 
 
 def _dataset_path(project: Project, name: str) -> Path:

@@ -10,6 +10,7 @@ from typing import Any
 
 from .._hashing import canonical_json
 from ._base import NotApplicable, Score, ScorerError, ScorerInput
+from ._judge import llm_judge
 from ._trajectory import tool_call_accuracy, trajectory, trajectory_accuracy
 
 __all__ = ["BUILTINS"]
@@ -191,5 +192,6 @@ BUILTINS: dict[str, Callable[..., ScoreFn]] = {
     "trajectory_accuracy": trajectory_accuracy,
     "trajectory": trajectory,
     "tool_call_accuracy": tool_call_accuracy,
+    "llm_judge": llm_judge,
 }
 """Built-in scorer name -> factory taking the scorer's options as keywords."""

@@ -10,11 +10,22 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from .._httpclient import api_key
 from .._refs import import_ref, is_ref
 from ..errors import ConfigError, did_you_mean
-from ..models import CommandTargetConfig, PythonTargetConfig, TargetConfig
+from ..models import (
+    CommandTargetConfig,
+    HttpTargetConfig,
+    MastraTargetConfig,
+    OpenAITargetConfig,
+    PythonTargetConfig,
+    TargetConfig,
+)
 from ._base import Target
 from ._command import CommandTarget
+from ._http import HttpTarget
+from ._mastra import MastraTarget
+from ._openai import OpenAITarget
 from ._python import PythonTarget
 
 __all__ = ["expand_env", "resolve_target"]
@@ -55,9 +66,23 @@ def resolve_target(
         command = expand_env(command) if isinstance(command, str) else [expand_env(a) for a in command]
         env = {key: expand_env(value) for key, value in spec.env.items()}
         return CommandTarget(command, cwd=cwd, env=env, output=spec.output)
-    if isinstance(spec, (PythonTarget, CommandTarget)):
+    if isinstance(spec, (HttpTargetConfig, OpenAITargetConfig, MastraTargetConfig)):
+        return _http_target(spec)
+    if isinstance(spec, (PythonTarget, CommandTarget, HttpTarget, OpenAITarget, MastraTarget)):
         return spec
     return PythonTarget(spec, options=options)
+
+
+def _http_target(spec: HttpTargetConfig | OpenAITargetConfig | MastraTargetConfig) -> Target:
+    """`${VAR}` in headers is read here, when the run starts, and kept only in the target."""
+    fields = spec.model_dump(exclude={"type"})
+    fields["headers"] = {key: expand_env(value) for key, value in spec.headers.items()}
+    if isinstance(spec, HttpTargetConfig):
+        return HttpTarget(fields.pop("url"), **fields)
+    if isinstance(spec, OpenAITargetConfig):
+        fields["api_key"] = api_key(fields.pop("api_key_env"), f"the openai target {spec.model!r}")
+        return OpenAITarget(fields.pop("model"), **fields)
+    return MastraTarget(fields.pop("base_url"), **fields)
 
 
 def expand_env(text: str) -> str:

@@ -1,0 +1,172 @@
+"""What every page shares: templates (autoescaped), formatting filters, query
+strings, and the guard that keeps the app local and its POSTs same-origin."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["PAGE_SIZE", "SameOriginGuard", "form_text", "page_of", "parse_value", "query", "render", "segment",
+           "templates"]
+
+PAGE_SIZE = 50
+_HERE = Path(__file__).parent
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_CELL = 20_000  # characters of one value shown on a page
+
+
+def parse_value(text: str) -> Any:
+    """What a form field holds: JSON when it parses as JSON, else the text itself
+    (as `gitevals dataset add --input` reads it)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _pretty(value: Any, limit: int = _CELL) -> str:
+    """A JSON value as text: strings as they are, the rest as indented JSON."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2, default=str)
+    if len(text) > limit:
+        text = text[:limit] + f"\n… ({len(text) - limit} more characters)"
+    return text
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """One line of at most `limit` characters for any JSON value."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _num(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.3f}"
+
+
+def segment(value: Any) -> str:
+    """A value quoted for one path segment of a URL."""
+    return quote(str(value), safe="")
+
+
+templates = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(_HERE / "templates")),
+    autoescape=True,  # every value from a dataset or a run is model or user text
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates.filters.update(pretty=_pretty, short=_short, num=_num, pct=_pct, signed=_signed, seg=segment)
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """The page `template` rendered with `context`."""
+    page = templates.get_template(template).render(request=request, query=lambda **c: query(request, **c), **context)
+    return HTMLResponse(page, status_code=status_code)
+
+
+def query(request: Request, **changes: Any) -> str:
+    """This page's query string with `changes` applied (None drops a key), as `?a=1&b=2`."""
+    params = dict(request.query_params)
+    for key, value in changes.items():
+        if value is None or value == "":
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return "?" + urlencode(params) if params else "?"
+
+
+def page_of(rows: list[Any], page: str | None, size: int = PAGE_SIZE) -> tuple[list[Any], dict[str, int]]:
+    """One page of `rows` (1-based `page` from a query string) and where it is."""
+    pages = max(1, math.ceil(len(rows) / size))
+    try:
+        number = min(max(1, int(page or 1)), pages)
+    except ValueError:
+        number = 1
+    start = (number - 1) * size
+    return rows[start:start + size], {"page": number, "pages": pages, "first": start + 1 if rows else 0,
+                                      "last": min(start + size, len(rows)), "total": len(rows)}
+
+
+class SameOriginGuard:
+    """The app answers only as the local server it is, and changes state only
+    for pages it served itself.
+
+    Every request must name the server in its Host header (127.0.0.1 or
+    localhost, with the server's port): a page elsewhere that rebinds its DNS
+    name to 127.0.0.1 cannot read it. A request that is not GET, HEAD or
+    OPTIONS must come with an Origin (or, without one, a Referer) of that same
+    host and port; anything else is refused with 403.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        allowed = _own_hosts(scope)
+        if _host_of("//" + headers.get("host", ""), scope.get("scheme", "http")) not in allowed:
+            await PlainTextResponse("unknown Host: this server answers only as " + min(allowed),
+                                    status_code=400)(scope, receive, send)
+            return
+        if scope["method"] not in _SAFE_METHODS:
+            source = headers.get("origin") or headers.get("referer") or ""
+            if _host_of(source) not in allowed:
+                await PlainTextResponse("refused: a change must come from a page of this server",
+                                        status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _own_hosts(scope: Scope) -> set[str]:
+    """`host:port` names this server answers to."""
+    host, port = scope.get("server") or ("127.0.0.1", 80)
+    names = {str(host).lower()}
+    if names & _LOOPBACK:
+        names |= {"127.0.0.1", "localhost"}
+    return {f"{name}:{port}" for name in names}
+
+
+def _host_of(url: str, scheme: str | None = None) -> str | None:
+    """`host:port` of an Origin or Referer value (or of `//Host`), the scheme's
+    default port filled in; None when it names no host."""
+    if not url or url == "null":
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme or scheme
+    if not parts.hostname or scheme not in _DEFAULT_PORTS:
+        return None
+    return f"{parts.hostname.lower()}:{port or _DEFAULT_PORTS[scheme]}"
+
+
+def form_text(form: Mapping[str, Any], key: str) -> str:
+    """A text field of a submitted form, stripped; empty when absent."""
+    value = form.get(key)
+    return value.strip() if isinstance(value, str) else ""

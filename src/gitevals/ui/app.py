@@ -1,0 +1,130 @@
+"""The local web app: a Starlette application over one project, and the
+uvicorn server that serves it on 127.0.0.1.
+
+Pages are rendered on the server from Jinja2 templates with autoescaping on,
+so every input, output and reason from a dataset or a run reaches the page as
+text. The CSS and the few lines of JavaScript (live progress) are package
+files served from /static; nothing is loaded from the network, and a
+Content-Security-Policy allows nothing but this server. The same library
+functions as the CLI's do the work.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import GitevalsError, NotFoundError
+from ..project import Project
+from . import compare, datasets, live, runs
+from ._web import SameOriginGuard, render
+
+__all__ = ["HOST", "bind", "create_app", "make_server"]
+
+HOST = "127.0.0.1"
+_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+_HEADERS = [
+    (b"content-security-policy", _CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+def _home(request: Request) -> Response:
+    return RedirectResponse("/datasets", status_code=307)
+
+
+def _error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GitevalsError)
+    status = 404 if isinstance(exc, NotFoundError) else 400
+    return render(request, "error.html", status, message=str(exc))
+
+
+class _SecurityHeaders:
+    """Adds the Content-Security-Policy and friends to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def create_app(project: Project) -> Starlette:
+    """The web app for `project`. Runs it starts live in its lifespan's task
+    group: they are cancelled (and recorded as interrupted) when it stops."""
+    registry = live.LiveRuns()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with anyio.create_task_group() as group:
+            registry.group = group
+            try:
+                yield
+            finally:
+                registry.group = None
+                group.cancel_scope.cancel()
+
+    app = Starlette(
+        routes=[
+            Route("/", _home),
+            *datasets.routes,
+            *runs.routes,
+            *live.routes,
+            *compare.routes,
+            Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
+        ],
+        middleware=[Middleware(_SecurityHeaders), Middleware(SameOriginGuard)],
+        exception_handlers={GitevalsError: _error},
+        lifespan=lifespan,
+    )
+    app.state.project = project
+    app.state.live = registry
+    app.state.edit_lock = anyio.Lock()
+    return app
+
+
+def bind(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1:`port` (0 picks a free port)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        raise GitevalsError(f"cannot listen on {HOST}:{port}: {exc.strerror}",
+                            hint="choose another port with --port N (0 picks a free one)") from None
+    sock.listen(128)
+    return sock
+
+
+def make_server(app: Any, *, log_level: str = "warning") -> Any:
+    """A uvicorn server for `app`; start it with `server.run(sockets=[bind(port)])`."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host=HOST, log_level=log_level, lifespan="on", timeout_graceful_shutdown=3,
+                            access_log=False)
+    return uvicorn.Server(config)

@@ -1,0 +1,180 @@
+"""Eval and run pages: every eval with its latest run, an eval's runs with each
+scorer's trend, one run (summary, gates, a filtered and sorted item table) and
+one result (input, expected and output side by side, trajectory, scores)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .._validation import read_model
+from ..errors import ConfigError, GitevalsError, NotFoundError
+from ..history import run_history
+from ..models import EvalConfig, RunManifest
+from ..project import Project
+from ..results import RunInfo, find_run, list_runs, read_results
+from ..review import HUMAN, item_status, manifest_with_reviews, read_reviews, records_with_reviews
+from ._charts import trend_charts
+from ._diff import text_diff
+from ._web import page_of, render
+
+__all__ = ["eval_response", "routes", "scorer_names"]
+
+STATUSES = ("failing", "errored", "failed", "passed", "needs_review")
+
+
+def _project(request: Request) -> Project:
+    return request.app.state.project
+
+
+def _target_text(config: EvalConfig) -> str:
+    target = config.target
+    if isinstance(target, str):
+        return target
+    return json.dumps(target.model_dump(mode="json", exclude_defaults=True), ensure_ascii=False)
+
+
+def _read_eval(project: Project, name: str) -> tuple[EvalConfig | None, str | None]:
+    """The eval file's config, or the error that keeps it from being read."""
+    try:
+        _, config = read_model(project.eval_path(name), EvalConfig, ConfigError)
+    except NotFoundError:
+        raise
+    except GitevalsError as exc:
+        return None, str(exc)
+    return config, None
+
+
+def evals_page(request: Request) -> Response:
+    project = _project(request)
+    runs_by_eval: dict[str, list[RunInfo]] = {}
+    for info in list_runs(project.runs_dir):
+        runs_by_eval.setdefault(info.manifest.eval, []).append(info)
+    rows = []
+    for name in project.eval_names():
+        config, error = _read_eval(project, name)
+        runs = runs_by_eval.get(name, [])
+        rows.append({"name": name, "config": config, "error": error, "runs": len(runs),
+                     "target": _target_text(config) if config else None,
+                     "latest": runs[-1].manifest if runs else None})
+    return render(request, "evals.html", rows=rows)
+
+
+def eval_response(request: Request, name: str, status_code: int = 200, **extra: Any) -> Response:
+    """An eval's page: its config, each scorer's trend, its runs and the form that starts one."""
+    project = _project(request)
+    path = project.eval_path(name)
+    name = path.stem
+    config, error = _read_eval(project, name)
+    runs = list_runs(project.runs_dir, name)
+    finished = [info.manifest for info in runs if info.manifest.summary is not None]
+    history: list[RunManifest] = run_history(project, finished[-1], limit=100) if finished else []
+    left_out = len(finished) - len(history)
+    extra.setdefault("form", {})
+    extra.setdefault("form_error", None)
+    live = request.app.state.live
+    return render(request, "eval.html", status_code, name=name, config=config, error=error,
+                  target=_target_text(config) if config else None, path=project.relative(path),
+                  runs=list(reversed(runs)), charts=trend_charts(history), history=history, left_out=left_out,
+                  live_ids=live.running_ids(), **extra)
+
+
+def eval_page(request: Request) -> Response:
+    return eval_response(request, request.path_params["name"])
+
+
+def scorer_names(manifest: RunManifest, records: list[dict[str, Any]]) -> list[str]:
+    """The run's scorers: those of its summary, then any other found in its results."""
+    names = list(manifest.summary.scores) if manifest.summary else []
+    for record in records:
+        for name in record.get("scores") or {}:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def _load_run(project: Project, ref: str) -> tuple[RunInfo, RunManifest, list[dict[str, Any]]]:
+    """A run of the working tree, with its human reviews counted as the scorer `human`."""
+    info = find_run(project.runs_dir, ref)
+    records = read_results(info.path)
+    manifest = info.manifest
+    if read_reviews(info.path):
+        records = records_with_reviews(info.path, records)
+        manifest = manifest_with_reviews(manifest, records)
+    return info, manifest, records
+
+
+def _wanted(status: str, wanted: str) -> bool:
+    if wanted == "failing":
+        return status in ("failed", "errored")
+    return not wanted or status == wanted
+
+
+def run_page(request: Request) -> Response:
+    project = _project(request)
+    info, manifest, records = _load_run(project, request.path_params["run_id"])
+    names = scorer_names(manifest, records)
+    params = request.query_params
+    status, tag, q = params.get("status", ""), params.get("tag", "").strip(), params.get("q", "").strip()
+    sort, order = params.get("sort", ""), params.get("order", "asc")
+    rows = []
+    counts = dict.fromkeys(STATUSES, 0)
+    tags: set[str] = set()
+    for record in records:
+        row_status = item_status(record)
+        counts[row_status] += 1
+        counts["failing"] += row_status in ("failed", "errored")
+        row_tags = (record.get("context") or {}).get("tags") or []
+        row_tags = [row_tags] if isinstance(row_tags, str) else [str(t) for t in row_tags]
+        tags.update(row_tags)
+        rows.append({"record": record, "status": row_status, "tags": row_tags, "trial": record.get("trial", 0)})
+    shown = [r for r in rows if _wanted(r["status"], status) and (not tag or tag in r["tags"])]
+    if q:
+        words = q.lower().split()
+        shown = [r for r in shown if all(w in json.dumps([r["record"]["item_id"], r["record"].get("input"),
+                                                          r["record"].get("output")], ensure_ascii=False).lower()
+                                         for w in words)]
+    if sort in names:
+        def value(row: dict[str, Any]) -> float | None:
+            return (row["record"].get("scores") or {}).get(sort, {}).get("value")
+
+        scored = sorted((r for r in shown if value(r) is not None),
+                        key=lambda r: (value(r), r["record"]["item_id"], r["trial"]), reverse=order == "desc")
+        shown = scored + [r for r in shown if value(r) is None]  # errors and skips last, either way
+    else:
+        shown.sort(key=lambda r: (r["record"]["item_id"], r["trial"]))
+    page, paging = page_of(shown, params.get("page"))
+    live = request.app.state.live.get(manifest.id)
+    return render(request, "run.html", info=info, m=manifest, folder=project.relative(info.path), names=names,
+                  rows=page, paging=paging, counts=counts, total=len(records), tags=sorted(tags), status=status,
+                  tag=tag, q=q, sort=sort if sort in names else "", order=order, live=live, human=HUMAN,
+                  statuses=STATUSES)
+
+
+def result_page(request: Request) -> Response:
+    project = _project(request)
+    info, manifest, records = _load_run(project, request.path_params["run_id"])
+    item_id = request.path_params["item_id"]
+    trials = sorted((r for r in records if r["item_id"] == item_id), key=lambda r: r.get("trial", 0))
+    if not trials:
+        raise NotFoundError(f"run {manifest.id} has no result for item {item_id!r}")
+    try:
+        wanted = int(request.query_params.get("trial", trials[0].get("trial", 0)))
+    except ValueError:
+        wanted = 0
+    record = next((r for r in trials if r.get("trial", 0) == wanted), trials[0])
+    return render(request, "result.html", m=manifest, r=record, status=item_status(record),
+                  trials=[r.get("trial", 0) for r in trials], diff=text_diff(record.get("expected"), record.get("output")),
+                  tags=(record.get("context") or {}).get("tags") or [], human=HUMAN)
+
+
+routes = [
+    Route("/evals", evals_page),
+    Route("/evals/{name}", eval_page),
+    Route("/runs/{run_id}", run_page),
+    Route("/runs/{run_id}/items/{item_id}", result_page),
+]
