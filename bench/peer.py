@@ -1,12 +1,16 @@
 """The peer: the same work as W1 / W2 written as a bare anyio script.
 
-    python bench/peer.py N SLEEP_S CONCURRENCY OUT.jsonl
+    python bench/peer.py N SLEEP_S CONCURRENCY OUT.jsonl [--with-core-deps]
 
 N items (a string input each), CONCURRENCY workers pulling from one iterator,
 each call awaits asyncio.sleep(SLEEP_S) (skipped when 0, like a zero-latency
 async target) and returns its input; the check is input == expected, and one
 JSON line per item is written and flushed as it finishes. This is the floor
 that gitevals' own overhead is measured against.
+
+`--with-core-deps` first imports what any gitevals command must load before
+it can read a config (click, pydantic, ruamel.yaml), and nothing else: the
+floor for a tool built on the stack DESIGN.md prescribes.
 """
 
 from __future__ import annotations
@@ -60,5 +64,10 @@ async def main(n: int, delay: float, concurrency: int, out_path: str) -> None:
 
 
 if __name__ == "__main__":
+    if "--with-core-deps" in sys.argv:
+        sys.argv.remove("--with-core-deps")
+        import click  # noqa: F401
+        import pydantic.main  # noqa: F401
+        import ruamel.yaml  # noqa: F401
     n, delay, concurrency, out_path = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
     anyio.run(main, n, delay, concurrency, out_path)

@@ -257,7 +257,7 @@ def test_dataset_history_lists_item_changes(project: ProjectDir) -> None:
     assert "+0 ~0 -1  remove" in out[0] and out[1].strip() == "- q01"
     assert "+1 ~1 -0  add and change" in out[2]
     assert "+3 ~0 -0  v1" in out[-2]
-    cache = list((project.root / ".git" / "gitevals" / "datasets").glob("*.json"))
+    cache = list((project.root / ".git" / "gitevals" / "datasets").glob("*.tsv"))
     assert len(cache) == 3  # one parsed copy per version
 
 

@@ -166,3 +166,73 @@ def test_not_utf8(tmp_path: Path) -> None:
     path.write_bytes("items:\n  - {id: a, input: caf\xe9}\n".encode("latin-1"))
     [problem] = problems_of(path)
     assert "not UTF-8" in problem and "save the file as UTF-8" in problem
+
+
+CACHED = """\
+description: cached
+input_schema: {type: object}
+items:
+  - id: a
+    input: {q: "tab\\there, newline\\nthere", n: 1.5}
+    expected: [1, "two"]
+    context: {tags: [x]}
+    expected_trajectory: {steps: [{name: lookup}], ordering: relaxed}
+    tool_mocks: {lookup: {found: true}}
+    unmocked_tools: deny
+  - id: b
+    input: {q: plain}
+"""
+
+
+def _cache_files(root: Path) -> list[Path]:
+    return sorted((root / ".git" / "gitevals" / "datasets").glob("*.tsv"))
+
+
+def test_a_valid_dataset_in_a_repository_is_read_back_from_the_cache_unchanged(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    path = write(tmp_path, CACHED)
+    parsed = load_dataset(path)
+    assert len(_cache_files(tmp_path)) == 1
+    cached = load_dataset(path)
+    assert cached.items == parsed.items and cached.hash == parsed.hash
+    assert [i.hash for i in cached.items] == [i.hash for i in parsed.items]
+    assert (cached.description, cached.input_schema, cached.blob_sha, cached.path) == (
+        parsed.description, parsed.input_schema, parsed.blob_sha, parsed.path)
+    assert cached.items[0].input == {"q": "tab\there, newline\nthere", "n": 1.5}
+    assert cached.items[0].tool_mocks == {"lookup": {"found": True}}
+
+
+def test_the_cache_is_used_and_an_edited_file_is_parsed_again(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    path = write(tmp_path, CACHED)
+    load_dataset(path)
+    [cache] = _cache_files(tmp_path)
+    cache.write_text(cache.read_text().replace('"q":"plain"', '"q":"from the cache"'))
+    assert load_dataset(path).items[1].input == {"q": "from the cache"}
+    path.write_text(CACHED.replace("q: plain", "q: edited"), encoding="utf-8")
+    assert load_dataset(path).items[1].input == {"q": "edited"}
+    assert len(_cache_files(tmp_path)) == 2
+
+
+@pytest.mark.parametrize("damage", ["", "not json\n", '{"format": 1}\n', "torn"])
+def test_a_damaged_cache_file_is_ignored(tmp_path: Path, damage: str) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    path = write(tmp_path, CACHED)
+    expected = load_dataset(path).items
+    [cache] = _cache_files(tmp_path)
+    text = cache.read_text()
+    cache.write_text(text[: len(text) - 10] if damage == "torn" else damage)
+    assert load_dataset(path).items == expected
+
+
+def test_invalid_datasets_are_not_cached_and_nothing_is_cached_outside_git(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    bad = write(repo, "items:\n  - id: a\n  - input: no id\n")
+    for _ in range(2):
+        assert len(problems_of(bad)) == 2
+    assert _cache_files(repo) == []
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    load_dataset(write(plain, CACHED))
+    assert not any(p.name == "gitevals" for p in tmp_path.rglob("*") if ".git" not in p.parts)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import re
 import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import anyio
@@ -68,6 +67,8 @@ def _retry_after(headers: Any) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # rare (an HTTP date), and email costs start-up time
+
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError):

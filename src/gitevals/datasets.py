@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
+from . import _datasetcache
 from ._hashing import blob_sha, canonical_json, sha256_hex
 from ._validation import validation_problems
 from ._yaml import YamlProblem, load_yaml, locate
@@ -87,6 +88,10 @@ class DatasetItem:
             f'"expected_trajectory":{canonical_json(self.expected_trajectory)},"input":{self._input}}}'
         )
 
+    def json_parts(self) -> tuple[str, str, str]:
+        """Input, expected and context as the canonical JSON they are kept in."""
+        return self._input, self._expected, self._context
+
     @property
     def tags(self) -> list[str]:
         tags = self.context.get("tags") or []
@@ -155,17 +160,39 @@ class Dataset:
 
 
 def load_dataset(path: Path | str, name: str | None = None) -> Dataset:
-    """Read and validate a dataset file; every problem in it is raised together."""
+    """Read and validate a dataset file; every problem in it is raised together.
+
+    Inside a git repository a valid file's parsed items are kept under
+    .git/gitevals/ by content, so loading it again unchanged is much faster.
+    """
     path = Path(path)
+    name = name or path.stem
+    cache_dir = _datasetcache.cache_dir_for(path.absolute().parent)
     try:
         with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if cache_dir is not None:
+                cached = _datasetcache.load(cache_dir, _blob_sha_of(handle, size), name, path)
+                if cached is not None:
+                    return cached
+                handle.seek(0)
             # The parser reads the file in chunks: the whole file is never in memory.
-            reader = _HashingReader(handle, os.fstat(handle.fileno()).st_size)
-            return _parse(reader, path, name or path.stem, path.read_bytes, reader.hexdigest)
+            reader = _HashingReader(handle, size)
+            dataset = _parse(reader, path, name, path.read_bytes, reader.hexdigest)
     except FileNotFoundError:
         raise DataError("file not found", path=path) from None
     except OSError as exc:
         raise DataError(f"cannot read the file: {exc.strerror}", path=path) from None
+    if cache_dir is not None:
+        _datasetcache.store(cache_dir, dataset)
+    return dataset
+
+
+def _blob_sha_of(handle: BinaryIO, size: int) -> str:
+    reader = _HashingReader(handle, size)
+    while reader.read(1 << 20):
+        pass
+    return reader.hexdigest()
 
 
 def parse_dataset(raw: bytes, path: Path | str, name: str) -> Dataset:

@@ -5,7 +5,7 @@ Models are built lazily (`defer_build`) so that commands which never touch a
 format do not pay for it at start-up.
 """
 
-from __future__ import annotations
+
 
 from typing import Annotated, Any, Literal, Union
 
@@ -146,7 +146,7 @@ class MastraTargetConfig(_Strict):
     """Seconds to wait for the server to connect and answer."""
 
     @model_validator(mode="after")
-    def _one_of_agent_or_workflow(self) -> MastraTargetConfig:
+    def _one_of_agent_or_workflow(self) -> "MastraTargetConfig":
         if (self.agent is None) == (self.workflow is None):
             raise ValueError("a mastra target takes exactly one of `agent: <id>` or `workflow: <id>`")
         return self

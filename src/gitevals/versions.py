@@ -2,31 +2,22 @@
 between versions, item by item.
 
 Every commit is a dataset version. A version is parsed once per git blob and
-kept as JSON under .git/gitevals/datasets/, so reading it again costs about a
-JSON load.
+kept under .git/gitevals/datasets/ (see _datasetcache), so reading it again
+costs a fraction of parsing it.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
-from ._fs import atomic_write
-from .datasets import Dataset, DatasetItem, make_item, parse_dataset
+from . import _datasetcache
+from .datasets import Dataset, parse_dataset
 from .errors import DataError
 from .git import CommitInfo, Repository, open_repo
 from .models import RunManifest
 from .project import Project
 
 __all__ = ["DatasetHistory", "DatasetVersion", "ItemChanges", "dataset_commits", "item_changes"]
-
-_CACHE_FORMAT = 2
-
-
-def _plain(item: DatasetItem) -> dict[str, Any]:
-    """What `make_item` needs to rebuild the item."""
-    return {k: v for k, v in item.to_dict().items() if k not in ("input_hash", "expected_hash", "hash")}
 
 
 @dataclass(frozen=True)
@@ -77,13 +68,13 @@ class DatasetHistory:
         blob = self.repo.blob_sha(commit, path)
         if blob is None:
             return None
-        cached = self._cached(blob, name)
+        cached = _datasetcache.load(self.repo.cache_dir, blob, name)
         if cached is not None:
             return cached
         raw = self.repo.show(commit, path)
         assert raw is not None
         dataset = parse_dataset(raw, f"{path}@{commit[:8]}", name)
-        self._store(blob, dataset)
+        _datasetcache.store(self.repo.cache_dir, dataset)
         return dataset
 
     def versions(self, path: str, name: str, until: str = "HEAD") -> list[DatasetVersion]:
@@ -101,42 +92,6 @@ class DatasetHistory:
                 continue
             found.append(DatasetVersion(commit, blob, item_changes(old, new)))
         return found
-
-    def _cache_path(self, blob: str) -> Any:
-        return self.repo.cache_dir / "datasets" / f"{blob}.json"
-
-    def _cached(self, blob: str, name: str) -> Dataset | None:
-        path = self._cache_path(blob)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if data.get("format") != _CACHE_FORMAT:
-            return None
-        items = tuple(make_item(**item) for item in data["items"])
-        return Dataset(
-            name=name,
-            items=items,
-            description=data["description"],
-            input_schema=data["input_schema"],
-            expected_schema=data["expected_schema"],
-            blob_sha=blob,
-        )
-
-    def _store(self, blob: str, dataset: Dataset) -> None:
-        path = self._cache_path(blob)
-        record = {
-            "format": _CACHE_FORMAT,
-            "description": dataset.description,
-            "input_schema": dataset.input_schema,
-            "expected_schema": dataset.expected_schema,
-            "items": [_plain(item) for item in dataset.items],
-        }
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, json.dumps(record, ensure_ascii=False))
-        except OSError:
-            pass  # a cache that cannot be written only costs time
 
 
 def dataset_commits(project: Project, a: RunManifest, b: RunManifest) -> list[CommitInfo]:

@@ -73,6 +73,10 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     failures: list[dict] = []
 
     def started(folder, manifest, remaining: int) -> None:  # type: ignore[no-untyped-def]
+        # The report's imports (rich) are only needed at the end: load them
+        # while the items run, which is mostly waiting. Not earlier: start-up
+        # is CPU-bound and a thread importing then would only slow it.
+        threading.Thread(target=importlib.import_module, args=("gitevals.report.text",), daemon=True).start()
         folder_holder.append(project.relative(folder))
         progress.set_total(remaining)
         trials_text = f" x {plan.trials} trials" if plan.trials > 1 else ""
@@ -89,9 +93,6 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
             failures.append(result.to_record())
 
     _interrupt_on_signals()
-    # The report's imports (rich) are only needed at the end: load them while
-    # the items run, which is mostly waiting.
-    threading.Thread(target=importlib.import_module, args=("gitevals.report.text",), daemon=True).start()
     try:
         with progress:
             outcome = anyio.run(
