@@ -16,7 +16,6 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +32,6 @@ _FORMAT = 3
 _OPTIONAL = ("expected_trajectory", "tool_mocks", "unmocked_tools", "request_context", "start_options")
 
 
-@lru_cache(maxsize=64)
 def cache_dir_for(folder: Path) -> Path | None:
     """.git/gitevals of the repository holding `folder`; None outside one (or in
     a linked worktree, whose .git is a file: it just goes uncached)."""
