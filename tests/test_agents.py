@@ -299,3 +299,54 @@ def test_expected_trajectory_keys_are_checked(tmp_path) -> None:  # type: ignore
     with pytest.raises(DataError, match="unknown key 'ordring'") as caught:
         load_dataset(path)
     assert "did you mean 'ordering'" in str(caught.value)
+
+
+def with_optional(*names: str, optional: str, **fields: Any) -> dict[str, Any]:
+    return {"steps": [{"type": "tool_call", "name": n, **({"optional": True} if n == optional else {})}
+                      for n in names], **fields}
+
+
+@pytest.mark.parametrize(
+    ("ordering", "actual", "value", "reason"),
+    [
+        ("strict", ["a", "c"], 1.0, None),  # b skipped: no gap in the order
+        ("strict", ["a", "b", "c"], 1.0, None),  # b taken: counted like any step
+        ("strict", ["a", "c", "b"], 1 / 3, "step 2: expected b, got c; step 3: expected c, got b"),
+        ("relaxed", ["a", "c"], 1.0, None),
+        ("relaxed", ["c"], 1 / 2, "missing a"),
+        ("unordered", ["c", "a"], 1.0, None),
+    ],
+)
+def test_a_skipped_optional_step_costs_nothing(ordering: str, actual: list[str], value: float,
+                                               reason: str | None) -> None:
+    expected = with_optional("a", "b", "c", optional="b")
+    got, why = score({"type": "trajectory_accuracy", "ordering": ordering}, actual, expected)
+    assert got == pytest.approx(value, abs=1e-6) and why == reason
+
+
+def test_only_optional_steps_expected() -> None:
+    expected = with_optional("cache", optional="cache")
+    assert score("trajectory_accuracy", [], expected) == (1.0, None)
+    assert score("trajectory_accuracy", ["search"], expected) == (1.0, None)  # relaxed: extra steps are free
+    assert score({"type": "trajectory_accuracy", "ordering": "strict"}, ["search"], expected)[0] == 0.0
+    assert score("tool_call_accuracy", ["search"], {"steps": [{"name": "search"}, {"name": "book", "optional": True}]}) == (1.0, None)
+    assert score("tool_call_accuracy", ["book"], {"steps": [{"name": "search"}, {"name": "book", "optional": True}]}) == (0.5, "not called: search")
+
+
+def test_a_step_scorer_of_an_optional_step_that_did_not_run_is_skipped() -> None:
+    @trace.step(name="validate")
+    def validate(order: dict[str, Any]) -> dict[str, Any]:
+        return order
+
+    def workflow(order: dict[str, Any]) -> dict[str, Any]:
+        return validate(order)
+
+    expected = {"steps": [{"type": "workflow_step", "name": "validate"},
+                          {"type": "workflow_step", "name": "notify", "optional": True}]}
+    scorers = {"workflow": [], "steps": {"notify": ["json_valid"], "validate": ["json_valid"]},
+               "trajectory": [{"type": "trajectory_accuracy", "ordering": "strict"}]}
+    [item] = run_evals(workflow, [{"input": {"qty": 1}, "expected_trajectory": expected}], scorers).items
+    skipped = item.scores["steps.notify.json_valid"]
+    assert skipped["skipped"] is True and skipped["reason"] == "optional step 'notify' did not run"
+    assert "error" not in skipped
+    assert item.scores["trajectory.trajectory_accuracy"]["value"] == 1.0

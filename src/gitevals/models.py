@@ -260,7 +260,8 @@ class ExpectedTrajectory(_Strict):
     """The path an item's agent or workflow should take (read by the trajectory scorers)."""
 
     steps: list[dict[str, Any]] | None = None
-    """Expected steps: `{type: tool_call | workflow_step, name, args, children}`."""
+    """Expected steps: `{type: tool_call | workflow_step, name, args, children, optional}`;
+    an `optional: true` step may be skipped without cost."""
     ordering: Literal["strict", "relaxed", "unordered"] | None = None
     """How the order of steps counts. Default: the scorer's (relaxed)."""
     max_steps: int | None = Field(default=None, ge=0)

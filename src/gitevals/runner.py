@@ -371,6 +371,9 @@ async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
         step_id = scorer.scope.removeprefix("step:")
         found = _find_step(sample.trajectory or [], step_id)
         if found is None:
+            if _optional_step(sample.expected_trajectory, step_id):
+                return {"value": None, "passed": None, "reason": f"optional step {step_id!r} did not run",
+                        "skipped": True}
             ran = sorted({s["name"] for s in _walk(sample.trajectory or []) if s.get("type") == "workflow_step"})
             return _score_error("StepNotRun", f"step {step_id!r} never ran (steps that ran: {', '.join(ran) or 'none'})")
         if found.get("error"):
@@ -399,6 +402,12 @@ def _walk(steps: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
 def _find_step(steps: Sequence[Mapping[str, Any]], step_id: str) -> Mapping[str, Any] | None:
     """The first workflow step named `step_id`, at any depth."""
     return next((s for s in _walk(steps) if s.get("type") == "workflow_step" and s.get("name") == step_id), None)
+
+
+def _optional_step(expected_trajectory: Mapping[str, Any] | None, step_id: str) -> bool:
+    """Whether the item's expected trajectory marks step `step_id` `optional: true`."""
+    steps = (expected_trajectory or {}).get("steps") or []
+    return any(s.get("name") == step_id and s.get("optional") for s in _walk(steps))
 
 
 def _score_error(kind: str, message: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Trajectory scorers: did the agent or workflow take the expected path?
 
-An expected step `{type, name, args, children}` matches an actual step when the
+An expected step `{type, name, args, children, optional}` matches an actual step when the
 names are equal, the types are equal (when the expected step gives one) and,
 when it gives `args` (or `compare_args` is on), every expected argument has
 that value. A matched step with expected `children` scores the accuracy of its
@@ -21,6 +21,9 @@ min(1, budget / actual) for each of `max_steps`, `max_total_tokens` and
 
 tool_call_accuracy = expected tool calls that occurred anywhere (with their
 arguments, when given) / expected tool calls.
+
+A step marked `optional: true` that was not taken is left out of E (it is not
+missing, and it leaves no gap in a strict order); taken, it counts like any other.
 """
 
 from __future__ import annotations
@@ -77,8 +80,11 @@ class _Matcher:
         """(score, what was missing, extra or out of order) of `actual` against `expected`."""
         kinds = {_kind(s) for s in expected if _kind(s)} or {"tool_call", "workflow_step"}
         actual = [s for s in actual if _kind(s) in kinds or _kind(s) is None]
+        expected, skipped = self._without_skipped_optional(expected, actual)
         if not expected:
-            return (1.0, []) if not actual else (0.0, [f"expected no steps, got {', '.join(map(_label, actual))}"])
+            if not actual or (skipped and self.ordering != "strict"):
+                return 1.0, []
+            return 0.0, [f"expected no steps, got {', '.join(map(_label, actual))}"]
         if self.ordering == "strict":
             total = sum(self.match(e, a) for e, a in zip(expected, actual, strict=False))
             notes = [f"step {i + 1}: expected {_label(e)}, got {_label(a)}"
@@ -106,6 +112,12 @@ class _Matcher:
             if names:
                 notes.append(f"{label} {', '.join(names)}")
         return total / len(expected), notes
+
+    def _without_skipped_optional(self, expected: Sequence[Step], actual: Sequence[Step]) -> tuple[list[Step], bool]:
+        """`expected` without its `optional: true` steps that match no step taken:
+        a skipped optional step is neither missing nor a gap in a strict order."""
+        kept = [e for e in expected if not e.get("optional") or any(self.match(e, a) for a in actual)]
+        return kept, len(kept) < len(expected)
 
     def _in_order(self, expected: Sequence[Step], actual: Sequence[Step]) -> list[tuple[int, int, float]]:
         """The heaviest matching that keeps both orders (weighted LCS)."""
@@ -190,8 +202,12 @@ def tool_call_accuracy(*, tool: str | None = None, args: Mapping[str, Any] | Non
         calls = [s for s in _walk(_actual(sample)) if _kind(s) == "tool_call"]
         matcher = _Matcher("unordered", compare_args=False)
         found = [e for e in expected if any(matcher.match({**e, "type": "tool_call"}, c) for c in calls)]
-        missing = [_label(e) + (f"({dict(e['args'])})" if e.get("args") else "") for e in expected if e not in found]
-        return Score(len(found) / len(expected), f"not called: {', '.join(missing)}" if missing else None)
+        missing = [_label(e) + (f"({dict(e['args'])})" if e.get("args") else "")
+                   for e in expected if e not in found and not e.get("optional")]
+        counted = len(found) + len(missing)  # optional calls count only when made
+        if not counted:
+            return Score(1.0, "only optional tool calls were expected, and none was made")
+        return Score(len(found) / counted, f"not called: {', '.join(missing)}" if missing else None)
 
     return score
 
