@@ -236,3 +236,21 @@ def test_invalid_datasets_are_not_cached_and_nothing_is_cached_outside_git(tmp_p
     plain.mkdir()
     load_dataset(write(plain, CACHED))
     assert not any(p.name == "gitevals" for p in tmp_path.rglob("*") if ".git" not in p.parts)
+
+
+def test_the_cache_keeps_the_most_recently_used_datasets_within_its_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from gitevals import _datasetcache
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    paths = [write(tmp_path, CACHED.replace("plain", f"v{n}"), f"d{n}.yaml") for n in range(3)]
+    for n, path in enumerate(paths):
+        load_dataset(path)
+        os.utime(_cache_files(tmp_path)[0].parent / f"{load_dataset(path).blob_sha}.tsv", (n, n))
+    load_dataset(paths[0])  # used again: now the most recent
+    size = max(p.stat().st_size for p in _cache_files(tmp_path))
+    monkeypatch.setattr(_datasetcache, "MAX_BYTES", 2 * size)
+    load_dataset(write(tmp_path, CACHED.replace("plain", "v3"), "d3.yaml"))  # stores, then prunes
+    kept = {p.stem for p in _cache_files(tmp_path)}
+    assert kept == {load_dataset(paths[0]).blob_sha, load_dataset(tmp_path / "d3.yaml").blob_sha}

@@ -29,6 +29,9 @@ __all__ = ["cache_dir_for", "load", "store"]
 # Bump when what a parsed item holds changes; gitevals' version is checked too,
 # since validation rules may change between releases.
 _FORMAT = 3
+# Every version of every dataset read gets a file: the least recently used go
+# once they hold more than this, so a large dataset edited often cannot fill the disk.
+MAX_BYTES = 256 * 1024 * 1024
 _OPTIONAL = ("expected_trajectory", "tool_mocks", "unmocked_tools", "request_context", "start_options")
 
 
@@ -62,6 +65,7 @@ def load(cache_dir: Path, blob: str, name: str, path: Path | None = None) -> Dat
         return None  # missing, unreadable or torn: parse the file instead
     if len(items) != header.get("items"):
         return None
+    _touch(_path(cache_dir, blob))
     return Dataset(name=name, items=items, description=header["description"], input_schema=header["input_schema"],
                    expected_schema=header["expected_schema"], path=path, blob_sha=blob)
 
@@ -93,6 +97,32 @@ def store(cache_dir: Path, dataset: Dataset) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        prune(target.parent, MAX_BYTES)
+    except OSError:
+        pass
+
+
+def prune(folder: Path, max_bytes: int) -> None:
+    """Delete the least recently used cached datasets until `folder` holds at most `max_bytes`."""
+    entries = []
+    for path in folder.glob("*.tsv"):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue  # removed meanwhile by another process
+        entries.append((stat.st_mtime, stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):
+        if total <= max_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+
+
+def _touch(path: Path) -> None:
+    """Mark a cached dataset as just used (its mtime orders pruning)."""
+    try:
+        os.utime(path)
     except OSError:
         pass
 
