@@ -7,10 +7,11 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
@@ -69,6 +70,26 @@ def project(tmp_path: Path) -> ProjectDir:
     proj = ProjectDir(root)
     proj.write("gitevals.yaml", "defaults: {concurrency: 4}\n")
     return proj
+
+
+@pytest.fixture
+def client_for() -> Iterator[Callable[[ProjectDir], TestClient]]:
+    """Makes a TestClient of the web app over a project, its lifespan running
+    (the task group that live runs use) until the test ends."""
+    from gitevals.project import find_project
+    from gitevals.ui import create_app
+
+    clients: list[TestClient] = []
+
+    def make(project: ProjectDir) -> TestClient:
+        client = TestClient(create_app(find_project(project.root)))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
 
 
 @pytest.fixture(autouse=True)

@@ -33,7 +33,7 @@ from .models import DatasetItemModel
 if TYPE_CHECKING:
     from .project import Project
 
-__all__ = ["EditableDataset", "item_problems", "new_id", "versioned_edit"]
+__all__ = ["EditableDataset", "create_dataset", "dataset_file", "item_problems", "new_id", "versioned_edit"]
 
 SCHEMA_HEADER = "# yaml-language-server: $schema={schema}\n"
 _ID_RE = re.compile(r"[A-Za-z0-9._-]+")
@@ -477,3 +477,45 @@ def versioned_edit(project: Project, path: Path, commit: bool) -> Iterator[dict[
     finally:
         if repo is not None:
             repo.close()
+
+
+def dataset_file(project: Project, name: str) -> Path:
+    """The file a new dataset `name` gets; refuses a name that is not a plain
+    file stem (so no name reaches outside the datasets folder) or is taken."""
+    from .errors import GitevalsError
+
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise GitevalsError(f"{name!r} is not a good dataset name", hint="use letters, digits, '-', '_' and '.'")
+    if name in project.dataset_names():
+        raise GitevalsError(f"there is already a dataset named {name!r} in {project.relative(project.datasets_dir)}/",
+                            hint="edit it, or choose another name")
+    return project.datasets_dir / f"{name}.yaml"
+
+
+def create_dataset(
+    project: Project,
+    name: str,
+    *,
+    description: str | None = None,
+    input_schema: Mapping[str, Any] | None = None,
+    expected_schema: Mapping[str, Any] | None = None,
+    commit: bool = False,
+) -> tuple[Path, str | None]:
+    """Write a new, empty dataset `name` whose `$schema` header points at
+    schemas/dataset.schema.json (written when missing, so editors validate the
+    file). Returns the file and, when committed, the commit's sha."""
+    import os
+
+    from .schemas import write_schemas
+
+    path = dataset_file(project, name)
+    schema_dir = project.root / "schemas"
+    schema_ref = Path(os.path.relpath(schema_dir / "dataset.schema.json", project.datasets_dir)).as_posix()
+    with versioned_edit(project, path, commit) as note:  # first: it may refuse, and then nothing is written
+        if not (schema_dir / "dataset.schema.json").exists():
+            write_schemas(schema_dir)
+        editor = EditableDataset.create(path, description=description or None, schema_ref=schema_ref,
+                                        input_schema=input_schema, expected_schema=expected_schema)
+        editor.save()
+        note["message"] = f"dataset {name}: new"
+    return path, note.get("sha")

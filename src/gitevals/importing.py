@@ -14,7 +14,8 @@ from typing import Any
 from .authoring import EditableDataset, item_problems
 from .errors import DataError, Problem
 
-__all__ = ["ImportPlan", "ColumnMap", "Row", "plan_import", "read_rows"]
+__all__ = ["ColumnMap", "ImportPlan", "Row", "apply_import", "default_mapping", "detect_format", "plan_import",
+           "read_rows"]
 
 FORMATS = ("csv", "tsv", "jsonl", "json")
 _EXPECTED_NAMES = ("expected", "expected_output", "ground_truth", "answer", "output")
@@ -52,6 +53,18 @@ class ImportPlan:
     problems: list[Problem] = field(default_factory=list)
     """Invalid rows, each at its line of the source file."""
     rows: int = 0
+
+    def summary(self) -> str:
+        return (f"{len(self.add)} to add, {len(self.update)} to update, {len(self.skipped_existing)} already there, "
+                f"{len(self.problems)} invalid rows")
+
+    def commit_message(self, dataset: str, source_name: str) -> str:
+        parts = [f"+{len(self.add)} imported from {source_name}"]
+        if self.update:
+            parts.append(f"~{len(self.update)} updated")
+        if self.problems:
+            parts.append(f"{len(self.problems)} invalid rows skipped")
+        return f"dataset {dataset}: " + ", ".join(parts)
 
 
 def detect_format(path: Path, given: str | None) -> str:
@@ -188,11 +201,17 @@ def plan_import(
     *,
     fmt: str | None = None,
     on_conflict: str = "error",
+    fill_defaults: bool = True,
 ) -> ImportPlan:
-    """Read `path` and work out what importing it into `dataset` would do."""
+    """Read `path` and work out what importing it into `dataset` would do.
+
+    With `fill_defaults` off, `mapping` is taken as it is: a column left out
+    stays out even when one has its usual name (a form that shows the
+    defaults first and then lets the user clear one needs this)."""
     fmt = detect_format(path, fmt)
     columns, rows = read_rows(path, fmt)
-    mapping = default_mapping(columns, mapping)
+    if fill_defaults:
+        mapping = default_mapping(columns, mapping)
     _check_columns(mapping, columns, path)
     plan = ImportPlan(path, rows=len(rows))
     existing = set(dataset.ids)
@@ -225,6 +244,13 @@ def plan_import(
         else:
             plan.add.append(item)
     return plan
+
+
+def apply_import(dataset: EditableDataset, plan: ImportPlan) -> None:
+    """Make the plan's additions and updates in `dataset` (saved by the caller)."""
+    dataset.add_items(plan.add)
+    for item in plan.update:
+        dataset.update(str(item["id"]), **{k: v for k, v in item.items() if k != "id"})
 
 
 def _check_columns(mapping: ColumnMap, columns: Sequence[str], path: Path) -> None:

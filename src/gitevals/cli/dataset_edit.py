@@ -48,14 +48,6 @@ def versioned(project: Project, path: Path, commit: bool) -> Iterator[dict[str, 
         console().print(f"committed {note['sha'][:8]}: {note['message']}", markup=False)
 
 
-def _dataset_path(project: Project, name: str) -> Path:
-    from ..errors import GitevalsError
-
-    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
-        raise GitevalsError(f"{name!r} is not a good dataset name", hint="use letters, digits, '-', '_' and '.'")
-    return project.datasets_dir / f"{name}.yaml"
-
-
 @dataset.command()
 @click.argument("name")
 @click.option("--description", help="What the dataset tests.")
@@ -66,27 +58,18 @@ def _dataset_path(project: Project, name: str) -> Path:
 @click.option("--commit", is_flag=True, help=COMMIT_HELP)
 def new(name: str, description: str | None, input_schema: Path | None, expected_schema: Path | None, commit: bool) -> None:
     """Create an empty dataset NAME in datasets/."""
-    import os
-
     from .._validation import read_yaml_file
-    from ..authoring import EditableDataset
+    from ..authoring import create_dataset
     from ..errors import DataError
-    from ..schemas import write_schemas
 
     project = get_project()
-    path = _dataset_path(project, name)
     schemas = {}
     for key, file in (("input_schema", input_schema), ("expected_schema", expected_schema)):
         if file is not None:
             _, schemas[key] = read_yaml_file(file, DataError)
-    schema_dir = project.root / "schemas"
-    if not (schema_dir / "dataset.schema.json").exists():
-        write_schemas(schema_dir)
-    schema_ref = Path(os.path.relpath(schema_dir / "dataset.schema.json", project.datasets_dir)).as_posix()
-    with versioned(project, path, commit) as note:
-        editor = EditableDataset.create(path, description=description, schema_ref=schema_ref, **schemas)
-        editor.save()
-        note["message"] = f"dataset {name}: new"
+    path, sha = create_dataset(project, name, description=description, commit=commit, **schemas)
+    if sha:
+        console().print(f"committed {sha[:8]}: dataset {name}: new", markup=False)
     console().print(f"created {project.relative(path)}", markup=False)
 
 
@@ -163,24 +146,23 @@ def import_(name: str, file: Path, fmt: str | None, input_cols: tuple[str, ...],
     Every invalid row is reported with its line number; nothing is written
     when one is invalid, unless --skip-invalid.
     """
-    from ..authoring import EditableDataset
+    from ..authoring import EditableDataset, dataset_file
     from ..errors import NotFoundError
-    from ..importing import ColumnMap, plan_import
+    from ..importing import ColumnMap, apply_import, plan_import
 
     project = get_project()
     try:
         path = project.dataset_path(name)
         editor = EditableDataset.open(path, name)
     except NotFoundError:
-        path = _dataset_path(project, name)
+        path = dataset_file(project, name)
         editor = EditableDataset.create(path)
     mapping = ColumnMap(input_cols, expected_col, id_col, context_cols, tags)
     plan = plan_import(editor, file, mapping, fmt=fmt, on_conflict=on_conflict)
     out, err = console(), err_console()
     for problem in plan.problems:
         err.print(str(problem), markup=False, highlight=False)
-    summary = (f"{len(plan.add)} to add, {len(plan.update)} to update, {len(plan.skipped_existing)} already there, "
-               f"{len(plan.problems)} invalid rows")
+    summary = plan.summary()
     if plan.problems and not skip_invalid:
         err.print(f"nothing imported: {summary}; fix the rows above, or import the rest with --skip-invalid",
                   markup=False)
@@ -189,16 +171,9 @@ def import_(name: str, file: Path, fmt: str | None, input_cols: tuple[str, ...],
         out.print(f"dry run, nothing written: {summary}", markup=False)
         return
     with versioned(project, path, commit) as note:
-        editor.add_items(plan.add)
-        for item in plan.update:
-            editor.update(str(item["id"]), **{k: v for k, v in item.items() if k != "id"})
+        apply_import(editor, plan)
         editor.save()
-        parts = [f"+{len(plan.add)} imported from {file.name}"]
-        if plan.update:
-            parts.append(f"~{len(plan.update)} updated")
-        if plan.problems:
-            parts.append(f"{len(plan.problems)} invalid rows skipped")
-        note["message"] = f"dataset {name}: " + ", ".join(parts)
+        note["message"] = plan.commit_message(name, file.name)
     out.print(f"imported into {project.relative(path)}: {summary}", markup=False)
 
 

@@ -167,6 +167,7 @@ def _host_of(url: str, scheme: str | None = None) -> str | None:
 
 
 def form_text(form: Mapping[str, Any], key: str) -> str:
-    """A text field of a submitted form, stripped; empty when absent."""
+    """A text field of a submitted form, stripped; empty when absent. Browsers
+    send a textarea's line breaks as CRLF: they become LF, as in the files."""
     value = form.get(key)
-    return value.strip() if isinstance(value, str) else ""
+    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else ""

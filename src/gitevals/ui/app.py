@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import GitevalsError, NotFoundError
 from ..project import Project
-from . import compare, datasets, live, runs
+from . import compare, dataset_edit, dataset_import, datasets, live, runs
 from ._web import SameOriginGuard, render
 
 __all__ = ["HOST", "bind", "create_app", "make_server"]
@@ -91,7 +91,7 @@ def create_app(project: Project) -> Starlette:
     app = Starlette(
         routes=[
             Route("/", _home),
-            *datasets.routes,
+            *datasets.routes, *dataset_edit.routes, *dataset_import.routes,
             *runs.routes,
             *live.routes,
             *compare.routes,

@@ -1,10 +1,14 @@
 """Dataset pages: every dataset with its last change, one dataset's items
-(searched, filtered by tag, paged), one item, and adding and removing items."""
+(searched, filtered by tag, paged), one item, adding and removing items, and a
+dataset's history. Creating datasets and editing items are in dataset_edit,
+importing files in dataset_import."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
@@ -14,20 +18,36 @@ from starlette.routing import Route
 
 from ..authoring import EditableDataset, versioned_edit
 from ..datasets import Dataset, DatasetItem, load_dataset
-from ..errors import GitevalsError, NotFoundError
+from ..errors import DataError, GitevalsError, NotFoundError
 from ..git import open_repo
 from ..project import Project
+from ..versions import DatasetHistory, item_changes
 from ._web import form_text, page_of, parse_value, render, segment
 
-__all__ = ["routes"]
+__all__ = ["dataset_file", "dataset_response", "datasets_response", "edit_fields", "field_text", "item_response",
+           "project_of", "routes", "tags_of"]
 
 
-def _project(request: Request) -> Project:
+def project_of(request: Request) -> Project:
     return request.app.state.project
 
 
+def dataset_file(project: Project, name: str) -> Path:
+    """The file of dataset `name` from a URL. Only a plain name is looked up:
+    `Project.dataset_path` would also take `x.yaml` as a path from the root."""
+    if name.endswith((".yaml", ".yml")):
+        raise NotFoundError(f"no dataset named {name!r}", hint="a dataset is named by its file's stem")
+    return project.dataset_path(name)
+
+
 def datasets_page(request: Request) -> Response:
-    project = _project(request)
+    return datasets_response(request)
+
+
+def datasets_response(request: Request, status_code: int = 200, form: dict[str, Any] | None = None,
+                      form_error: str | None = None) -> Response:
+    """The list of datasets, with the new-dataset form (kept as typed after an error)."""
+    project = project_of(request)
     rows = []
     repo = open_repo(project.root)
     try:
@@ -51,11 +71,12 @@ def datasets_page(request: Request) -> Response:
     finally:
         if repo is not None:
             repo.close()
-    return render(request, "datasets.html", rows=rows, in_git=repo is not None, project=project)
+    return render(request, "datasets.html", status_code, rows=rows, in_git=repo is not None, project=project,
+                  form=form or {}, form_error=form_error, auto_commit=project.config.auto_commit)
 
 
 def _load(project: Project, name: str) -> Dataset:
-    return load_dataset(project.dataset_path(name), name)
+    return load_dataset(dataset_file(project, name), name)
 
 
 def _text(value: Any) -> str:
@@ -67,8 +88,10 @@ def _matches(item: DatasetItem, words: list[str]) -> bool:
     return all(word in text for word in words)
 
 
-def _dataset_response(request: Request, name: str, status_code: int = 200, **extra: Any) -> Response:
-    project = _project(request)
+def dataset_response(request: Request, name: str, status_code: int = 200, **extra: Any) -> Response:
+    """The dataset page; `extra` fills the add-item form (`form`, `form_error`)
+    or the import form (`import_form`, `import_error`) after an error."""
+    project = project_of(request)
     dataset = _load(project, name)
     q = request.query_params.get("q", "").strip()
     tag = request.query_params.get("tag", "").strip()
@@ -79,34 +102,68 @@ def _dataset_response(request: Request, name: str, status_code: int = 200, **ext
         words = q.lower().split()
         items = [item for item in items if _matches(item, words)]
     shown, paging = page_of(items, request.query_params.get("page"))
-    extra.setdefault("form", {})
-    extra.setdefault("form_error", None)
+    for key in ("form", "import_form"):
+        extra.setdefault(key, {})
+    for key in ("form_error", "import_error"):
+        extra.setdefault(key, None)
     return render(request, "dataset.html", status_code, dataset=dataset, name=name, items=shown, paging=paging,
-                  q=q, tag=tag, path=project.relative(project.dataset_path(name)),
+                  q=q, tag=tag, path=project.relative(dataset_file(project, name)),
                   auto_commit=project.config.auto_commit, **extra)
 
 
 def dataset_page(request: Request) -> Response:
-    return _dataset_response(request, request.path_params["name"])
+    return dataset_response(request, request.path_params["name"])
 
 
 def item_page(request: Request) -> Response:
-    project = _project(request)
-    name, item_id = request.path_params["name"], request.path_params["item_id"]
+    return item_response(request, request.path_params["name"], request.path_params["item_id"])
+
+
+def item_response(request: Request, name: str, item_id: str, status_code: int = 200,
+                  edit: dict[str, Any] | None = None, edit_error: str | None = None) -> Response:
+    """The item page with its edit form: the item's own values, or what was
+    typed when saving it failed."""
+    project = project_of(request)
     dataset = _load(project, name)
     item = next((i for i in dataset.items if i.id == item_id), None)
     if item is None:
         raise NotFoundError(f"no item {item_id!r} in dataset {name!r}")
-    return render(request, "item.html", dataset=dataset, name=name, item=item,
-                  path=project.relative(project.dataset_path(name)), auto_commit=project.config.auto_commit)
+    return render(request, "item.html", status_code, dataset=dataset, name=name, item=item,
+                  path=project.relative(dataset_file(project, name)), auto_commit=project.config.auto_commit,
+                  edit=edit if edit is not None else edit_fields(item.to_dict()), edit_error=edit_error)
 
 
-def _tags(text: str) -> list[str]:
+def field_text(value: Any) -> str:
+    """What an edit field shows for `value`, such that `parse_value` reads the
+    same value back: a string that would read as JSON (`30`, `true`) is shown
+    quoted, or saving an untouched form would turn it into a number."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError:
+            return value
+        return json.dumps(value, ensure_ascii=False)
+    return json.dumps(value, ensure_ascii=False, indent=2 if isinstance(value, (dict, list)) else None)
+
+
+def edit_fields(item: Mapping[str, Any]) -> dict[str, str]:
+    """The edit form's fields for an item (as plain data); its tags have a field of their own."""
+    context = dict(item.get("context") or {})
+    tags = context.pop("tags", None) or []
+    return {"input": field_text(item.get("input")), "expected": field_text(item.get("expected")),
+            "context": field_text(context or None), "tags": ", ".join(str(tag) for tag in tags),
+            "expected_trajectory": field_text(item.get("expected_trajectory"))}
+
+
+def tags_of(text: str) -> list[str]:
     return [tag for tag in re.split(r"[,\s]+", text) if tag]
 
 
+
 async def add_item(request: Request) -> Response:
-    project = _project(request)
+    project = project_of(request)
     name = request.path_params["name"]
     form = await request.form()
     fields = {key: form_text(form, key) for key in ("input", "expected", "tags", "id", "context")}
@@ -118,12 +175,12 @@ async def add_item(request: Request) -> Response:
         context = parse_value(fields["context"]) if fields["context"] else None
         if context is not None and not isinstance(context, dict):
             raise GitevalsError("context must be a JSON object, like {\"channel\": \"email\"}")
-        path = project.dataset_path(name)
+        path = dataset_file(project, name)
         with versioned_edit(project, path, commit) as note:
             editor = EditableDataset.open(path, name)
             new_id = editor.add(parse_value(fields["input"]),
                                 parse_value(fields["expected"]) if fields["expected"] else None,
-                                id=fields["id"] or None, context=context, tags=_tags(fields["tags"]))
+                                id=fields["id"] or None, context=context, tags=tags_of(fields["tags"]))
             editor.save()
             note["message"] = f"dataset {name}: +1 ({new_id})"
         return new_id, note.get("sha")
@@ -136,19 +193,19 @@ async def add_item(request: Request) -> Response:
     except GitevalsError as exc:
         message = str(exc)
         return await anyio.to_thread.run_sync(
-            lambda: _dataset_response(request, name, 400, form={**fields, "commit": commit}, form_error=message))
+            lambda: dataset_response(request, name, 400, form={**fields, "commit": commit}, form_error=message))
     committed = f"&committed={sha[:8]}" if sha else ""
     return RedirectResponse(f"/datasets/{segment(name)}/items/{segment(new_id)}?added=1{committed}", status_code=303)
 
 
 async def remove_item(request: Request) -> Response:
-    project = _project(request)
+    project = project_of(request)
     name, item_id = request.path_params["name"], request.path_params["item_id"]
     form = await request.form()
     commit = form.get("commit") == "on"
 
     def remove() -> str | None:
-        path = project.dataset_path(name)
+        path = dataset_file(project, name)
         with versioned_edit(project, path, commit) as note:
             editor = EditableDataset.open(path, name)
             editor.remove([item_id])
@@ -162,9 +219,51 @@ async def remove_item(request: Request) -> Response:
     return RedirectResponse(f"/datasets/{segment(name)}?removed={segment(item_id)}{committed}", status_code=303)
 
 
+def history_page(request: Request) -> Response:
+    """The commits that changed the dataset file, newest first, each with the
+    item ids it added, changed and removed (as `gitevals dataset history`),
+    and what the uncommitted changes in the working tree do."""
+    project = project_of(request)
+    name = request.path_params["name"]
+    path = dataset_file(project, name)
+    repo = open_repo(project.root)
+    versions, pending = [], None
+    if repo is not None:
+        try:
+            relative, head = repo.relative(path), repo.head()
+            history = DatasetHistory(repo)
+            if relative and head:
+                versions = history.versions(relative, name)
+            if relative and repo.has_changes(path):
+                pending = _pending(history, relative, path, name, has_head=head is not None)
+        finally:
+            repo.close()
+    shown, paging = page_of(versions, request.query_params.get("page"))
+    return render(request, "dataset_history.html", name=name, path=project.relative(path), in_git=repo is not None,
+                  versions=shown, paging=paging, pending=pending, current=_current_ids(path, name))
+
+
+def _pending(history: DatasetHistory, relative: str, path: Path, name: str, has_head: bool) -> dict[str, Any]:
+    """What the working tree's file changes from HEAD's, item by item."""
+    try:
+        before = history.at("HEAD", relative, name) if has_head else None
+        return {"changes": item_changes(before, load_dataset(path, name)), "error": None}
+    except DataError as exc:
+        return {"changes": None, "error": f"not a valid dataset ({len(exc.problems)} problems)"}
+
+
+def _current_ids(path: Path, name: str) -> set[str]:
+    """Ids of the items the file has now: the history links only to those."""
+    try:
+        return {item.id for item in load_dataset(path, name).items}
+    except GitevalsError:
+        return set()
+
+
 routes = [
     Route("/datasets", datasets_page),
     Route("/datasets/{name}", dataset_page),
+    Route("/datasets/{name}/history", history_page),
     Route("/datasets/{name}/items", add_item, methods=["POST"]),
     Route("/datasets/{name}/items/{item_id}", item_page),
     Route("/datasets/{name}/items/{item_id}/remove", remove_item, methods=["POST"]),
