@@ -16,6 +16,7 @@ demo: $(INSTALLED)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
 
 test: $(INSTALLED)
+	bash scripts/ensure_chromium.sh
 	$(PY) -m pytest
 
 bench: $(INSTALLED)
