@@ -145,7 +145,7 @@ def test_datasets_page_lists_items_tags_and_last_change(project: ProjectDir, cli
     assert f"<code>{sha[:8]}</code>" in support and "Test Author" in support and "initial" in support
     assert ">billing</a>" in support and ">general</a>" in support
     broken = page.text[page.text.index('data-dataset="broken"'):page.text.index('data-dataset="support"')]
-    assert "item 1 has no id" in broken and "never committed" in broken and "uncommitted changes" in broken
+    assert "item #1 has no id" in broken and "never committed" in broken and "uncommitted changes" in broken
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
     client = client_for(project)
     home = client.get("/", follow_redirects=False)
@@ -318,7 +318,7 @@ def test_run_page_filters_sorts_and_pages_items(project: ProjectDir, client_for:
     page = client.get(f"/runs/{run_id}")
     assert page.status_code == 200
     assert '<tr data-scorer="has-answer"><td>has-answer</td><td class="num">0.750</td>' in page.text
-    assert "PASS</span>\nhas-answer mean 0.750 &gt;= 0.2" in page.text
+    assert "pass</span> has-answer · mean 0.75, needs &gt;= 0.20</li>" in page.text
     assert rows(page.text, "data-item") == ["markup", "opening-hours", "refund-window", "unknown-topic"]
     failing = client.get(f"/runs/{run_id}", params={"status": "failing"})
     assert rows(failing.text, "data-item") == ["unknown-topic"]
@@ -470,7 +470,7 @@ def test_compare_page_shows_warnings_statistics_and_regressed_items(project: Pro
     article = text[text.index('<article class="delta" data-item="refund-window"'):]
     assert "Refunds within 30 days." in article[:article.index('class="value output-b"')]
     assert "Refunds within 14 days." in article[article.index('class="value output-b"'):]
-    assert "1 regressed items, worst first" in text
+    assert "1 regressed item, worst first" in text
     via_ref = client.get("/compare", params={"b": second, "baseline": "HEAD~1"})
     assert via_ref.status_code == 200 and f'<a href="/runs/{first}">{first}</a>' in via_ref.text
     # the same warnings as `gitevals compare`: here, a run made with uncommitted changes

@@ -298,7 +298,7 @@ def test_import_a_csv_preview_shows_rows_mapping_and_row_errors_before_writing(
     assert text.startswith(before)  # appended: every comment and value as it was
     items = {i.id: i for i in load_dataset(support.root / "datasets/support.yaml").items}
     assert items["ship-1"].expected == "yes" and items["ship-2"].input == "Two\nlines" and "bad id" not in items
-    assert "Imported 2 items, updated 0, skipped 1 invalid rows." in client.get(done.headers["location"]).text
+    assert "Imported 2 items, updated 0, skipped 1 invalid row." in client.get(done.headers["location"]).text
     assert uploads_left(client) == []  # the upload is gone once imported
     gone = client.get(preview_url)
     assert gone.status_code == 404 and "this upload is gone" in gone.text
@@ -589,7 +589,7 @@ def test_in_a_real_browser_create_add_and_import_with_a_bad_row(support: Project
             shot("5-import-refused")
             page.get_by_label("skip the invalid rows").check()
             page.get_by_role("button", name="Import into faq").click()
-            expect(page.locator("#notice")).to_contain_text("Imported 2 items, updated 0, skipped 1 invalid rows")
+            expect(page.locator("#notice")).to_contain_text("Imported 2 items, updated 0, skipped 1 invalid row")
             expect(page.locator("#items tr[data-item]")).to_have_count(3)
             shot("6-imported")
             page.locator("#history-link").click()

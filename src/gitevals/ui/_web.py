@@ -1,5 +1,6 @@
 """What every page shares: templates (autoescaped), formatting filters, query
-strings, and the guard that keeps the app local and its POSTs same-origin."""
+strings, server-sent events, and the guard that keeps the app local and its
+POSTs same-origin."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._words import gate_parts, plural
+
 __all__ = ["PAGE_SIZE", "SameOriginGuard", "form_text", "page_of", "parse_value", "query", "render", "segment",
-           "templates"]
+           "sse", "templates"]
 
 PAGE_SIZE = 50
 _HERE = Path(__file__).parent
@@ -64,6 +67,11 @@ def _signed(value: float | None) -> str:
     return "-" if value is None else f"{value:+.3f}"
 
 
+def _gate(gate: Any) -> tuple[str, str, str]:
+    """(mark, subject, detail) of a gate, worded as the CLI words it."""
+    return gate_parts(gate.scorer, gate.metric, gate.threshold, gate.actual, gate.passed)
+
+
 def segment(value: Any) -> str:
     """A value quoted for one path segment of a URL."""
     return quote(str(value), safe="")
@@ -76,7 +84,8 @@ templates = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-templates.filters.update(pretty=_pretty, short=_short, num=_num, pct=_pct, signed=_signed, seg=segment)
+templates.filters.update(pretty=_pretty, short=_short, num=_num, pct=_pct, signed=_signed, seg=segment,
+                         plural=plural, gate=_gate)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -94,6 +103,12 @@ def query(request: Request, **changes: Any) -> str:
         else:
             params[key] = str(value)
     return "?" + urlencode(params) if params else "?"
+
+
+def sse(event: str, data: dict[str, Any], event_id: int | None = None) -> str:
+    """One server-sent event: its id (what `Last-Event-ID` resumes from), name and JSON data."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 def page_of(rows: list[Any], page: str | None, size: int = PAGE_SIZE) -> tuple[list[Any], dict[str, int]]:
@@ -117,18 +132,24 @@ class SameOriginGuard:
     name to 127.0.0.1 cannot read it. A request that is not GET, HEAD or
     OPTIONS must come with an Origin (or, without one, a Referer) of that same
     host and port; anything else is refused with 403.
+
+    With `any_host` (a server on the network, which requires its token: a
+    rebound page has no token) the browser may call the server by any name or
+    address, and the Host it used is the own origin POSTs must come from.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, any_host: bool = False) -> None:
         self.app = app
+        self.any_host = any_host
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        allowed = _own_hosts(scope)
-        if _host_of("//" + headers.get("host", ""), scope.get("scheme", "http")) not in allowed:
+        host = _host_of("//" + headers.get("host", ""), scope.get("scheme", "http"))
+        allowed = {host} if self.any_host and host else _own_hosts(scope)
+        if host not in allowed:
             await PlainTextResponse("unknown Host: this server answers only as " + min(allowed),
                                     status_code=400)(scope, receive, send)
             return

@@ -1,5 +1,5 @@
 """The local web app: a Starlette application over one project, and the
-uvicorn server that serves it on 127.0.0.1.
+uvicorn server that serves it on 127.0.0.1 (or, with a token, on the network).
 
 Pages are rendered on the server from Jinja2 templates with autoescaping on,
 so every input, output and reason from a dataset or a run reaches the page as
@@ -28,7 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import GitevalsError, NotFoundError
 from ..project import Project
-from . import compare, dataset_edit, dataset_import, datasets, live, runs
+from . import compare, dataset_edit, dataset_import, datasets, live, review, runs
+from ._access import TokenGuard
 from ._web import SameOriginGuard, render
 
 __all__ = ["HOST", "bind", "create_app", "make_server"]
@@ -73,10 +74,13 @@ class _SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def create_app(project: Project) -> Starlette:
+def create_app(project: Project, *, token: str | None = None) -> Starlette:
     """The web app for `project`. Runs it starts live in its lifespan's task
-    group: they are cancelled (and recorded as interrupted) when it stops."""
+    group: they are cancelled (and recorded as interrupted) when it stops.
+    With `token`, every request must carry it (see `_access`), and the app
+    answers to whatever name the browser calls it by."""
     registry = live.LiveRuns()
+    guards = [Middleware(TokenGuard, token=token)] if token is not None else []
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -95,9 +99,10 @@ def create_app(project: Project) -> Starlette:
             *runs.routes,
             *live.routes,
             *compare.routes,
+            *review.routes,
             Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
         ],
-        middleware=[Middleware(_SecurityHeaders), Middleware(SameOriginGuard)],
+        middleware=[Middleware(_SecurityHeaders), *guards, Middleware(SameOriginGuard, any_host=token is not None)],
         exception_handlers={GitevalsError: _error},
         lifespan=lifespan,
     )
@@ -107,15 +112,21 @@ def create_app(project: Project) -> Starlette:
     return app
 
 
-def bind(port: int) -> socket.socket:
-    """A listening socket on 127.0.0.1:`port` (0 picks a free port)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def bind(port: int, host: str = HOST) -> socket.socket:
+    """A listening socket on `host`:`port` (0 picks a free port)."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                         flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise GitevalsError(f"cannot listen on {host}: {exc.strerror}",
+                            hint="give an address or a name of this machine with --host") from None
+    sock = socket.socket(family, kind)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((HOST, port))
+        sock.bind(address)
     except OSError as exc:
         sock.close()
-        raise GitevalsError(f"cannot listen on {HOST}:{port}: {exc.strerror}",
+        raise GitevalsError(f"cannot listen on {host}:{port}: {exc.strerror}",
                             hint="choose another port with --port N (0 picks a free one)") from None
     sock.listen(128)
     return sock

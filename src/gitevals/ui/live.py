@@ -6,12 +6,12 @@ runs/ exactly as `gitevals run` records it. Each finished item becomes an
 event in the run's list; every stream of that run replays the list from the
 client's `Last-Event-ID` and then waits for more, and ends with an `end`
 event once the run is over. Cancelling cancels the task: `arun_eval` then
-marks the run `interrupted`, keeping every finished item.
+marks the run `interrupted`, keeping every finished item. The same stream
+of a run another process is recording follows its folder (`follow`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -31,7 +31,8 @@ from ..project import Project
 from ..results import find_run, read_results
 from ..review import item_status
 from ..runner import ItemResult
-from ._web import form_text
+from . import follow
+from ._web import form_text, sse
 from .runs import eval_response
 
 __all__ = ["LiveRun", "LiveRuns", "routes"]
@@ -180,36 +181,34 @@ async def cancel_run(request: Request) -> Response:
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
-def _sse(event: str, data: dict[str, Any], event_id: int | None = None) -> str:
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
 async def run_events(request: Request) -> Response:
     """`item` events (one per finished item x trial, with the counts so far), then `end`."""
     run_id = request.path_params["run_id"]
     live = request.app.state.live.get(run_id)
-    if live is None:
-        project: Project = request.app.state.project
-        info = await anyio.to_thread.run_sync(lambda: find_run(project.runs_dir, run_id))
-        return StreamingResponse(_recorded(info.path, info.manifest), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache"})
     try:
         first = int(request.headers.get("last-event-id", "0"))
     except ValueError:
         first = 0
-    return StreamingResponse(_follow(live, first), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    if live is None:
+        project: Project = request.app.state.project
+        info = await anyio.to_thread.run_sync(lambda: find_run(project.runs_dir, run_id))
+        if info.manifest.status == "running":  # recorded by another process, as we watch
+            return StreamingResponse(follow.follow_run(project, info.path, info.manifest, first),
+                                     media_type="text/event-stream", headers=headers)
+        return StreamingResponse(_recorded(info.path, info.manifest), media_type="text/event-stream",
+                                 headers=headers)
+    return StreamingResponse(_follow(live, first), media_type="text/event-stream", headers=headers)
 
 
 async def _follow(live: LiveRun, index: int) -> AsyncIterator[str]:
-    yield _sse("start", {"run_id": live.id, "eval": live.eval, "total": live.total})
+    yield sse("start", {"run_id": live.id, "eval": live.eval, "total": live.total})
     while True:
         while index < len(live.events):
             index += 1
-            yield _sse("item", live.events[index - 1], index)
+            yield sse("item", live.events[index - 1], index)
         if live.finished:
-            yield _sse("end", live.end_event())
+            yield sse("end", live.end_event())
             return
         with anyio.move_on_after(HEARTBEAT_S) as waited:
             await live.changed()
@@ -224,9 +223,9 @@ async def _recorded(folder: Path, manifest: Any) -> AsyncIterator[str]:
     for record in records:
         counts[item_status(record)] += 1
     gates = manifest.gates
-    yield _sse("end", {"status": manifest.status, "done": len(records), "total": len(records),
-                       "error": manifest.error, "gates_passed": all(g.passed for g in gates) if gates else None,
-                       "live": False, **counts})
+    yield sse("end", {"status": manifest.status, "done": len(records), "total": len(records),
+                      "error": manifest.error, "gates_passed": all(g.passed for g in gates) if gates else None,
+                      "live": False, **counts})
 
 
 routes = [

@@ -17,10 +17,11 @@ from ..history import run_history
 from ..models import EvalConfig, RunManifest
 from ..project import Project
 from ..results import RunInfo, find_run, list_runs, read_results
-from ..review import HUMAN, item_status, manifest_with_reviews, read_reviews, records_with_reviews
+from ..review import HUMAN, item_status, latest_reviews, manifest_with_reviews, read_reviews, records_with_reviews
 from ._charts import trend_charts
 from ._diff import text_diff
 from ._web import page_of, render
+from .follow import progress_of
 
 __all__ = ["eval_response", "routes", "scorer_names"]
 
@@ -149,10 +150,12 @@ def run_page(request: Request) -> Response:
         shown.sort(key=lambda r: (r["record"]["item_id"], r["trial"]))
     page, paging = page_of(shown, params.get("page"))
     live = request.app.state.live.get(manifest.id)
+    # a run another process is recording: its page follows the run folder
+    progress = live or (progress_of(project, manifest, records) if manifest.status == "running" else None)
     return render(request, "run.html", info=info, m=manifest, folder=project.relative(info.path), names=names,
                   rows=page, paging=paging, counts=counts, total=len(records), tags=sorted(tags), status=status,
-                  tag=tag, q=q, sort=sort if sort in names else "", order=order, live=live, human=HUMAN,
-                  statuses=STATUSES)
+                  tag=tag, q=q, sort=sort if sort in names else "", order=order, live=live, progress=progress,
+                  human=HUMAN, statuses=STATUSES)
 
 
 def result_page(request: Request) -> Response:
@@ -167,7 +170,8 @@ def result_page(request: Request) -> Response:
     except ValueError:
         wanted = 0
     record = next((r for r in trials if r.get("trial", 0) == wanted), trials[0])
-    return render(request, "result.html", m=manifest, r=record, status=item_status(record),
+    review = latest_reviews(read_reviews(info.path)).get((item_id, record.get("trial", 0)))
+    return render(request, "result.html", m=manifest, r=record, status=item_status(record), review=review,
                   trials=[r.get("trial", 0) for r in trials], diff=text_diff(record.get("expected"), record.get("output")),
                   tags=(record.get("context") or {}).get("tags") or [], human=HUMAN)
 

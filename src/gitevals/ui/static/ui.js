@@ -9,7 +9,8 @@
   });
 })();
 
-// Live progress: server-sent events from /runs/<id>/events.
+// Live progress: server-sent events from /runs/<id>/events, for a run started
+// here or one another process records (then the total may be unknown: null).
 (function () {
   "use strict";
   var panel = document.getElementById("live");
@@ -20,8 +21,9 @@
   var source = new EventSource(panel.getAttribute("data-events"));
 
   function counts(data) {
-    if (bar) { bar.max = data.total; bar.value = data.done; }
-    var pairs = [["live-count", data.done + " / " + data.total], ["live-passed", data.passed],
+    var known = data.total !== null && data.total !== undefined;
+    if (bar && known) { bar.max = data.total; bar.value = data.done; }
+    var pairs = [["live-count", data.done + " / " + (known ? data.total : "?")], ["live-passed", data.passed],
                  ["live-failed", data.failed], ["live-errored", data.errored]];
     pairs.forEach(function (pair) { var el = byId(pair[0]); if (el) el.textContent = String(pair[1]); });
   }
@@ -55,5 +57,7 @@
     if (cancel) cancel.hidden = true;
     var done = byId("live-done");
     if (done) done.hidden = false;
+    var note = byId("live-note");  // e.g. a followed run that stopped writing results
+    if (note && data.error) { note.textContent = data.error; note.hidden = false; }
   });
 })();
