@@ -78,7 +78,7 @@ def test_markdown_and_github_step_summary(project: ProjectDir, tmp_path: Path) -
     text = report.read_text()
     assert text.startswith("## ✅ gitevals: e\n")
     assert "| exact_match | 1.000 |" in text
-    assert "<details><summary>1 failing items</summary>" in text and "error: model down <&>" in text
+    assert "<details><summary>1 failing item</summary>" in text and "error: model down <&>" in text
     assert summary.read_text() == "earlier step\n" + text + "\n"  # appended, never replaced
 
 
@@ -88,15 +88,15 @@ def test_eval_gates_on_the_baseline_comparison(project: ProjectDir) -> None:
     project.commit("baseline run made")
     (project.root / "wrong.txt").write_text("q1")
     one = invoke(project, "run", "e", "--baseline", "HEAD")
-    assert one.exit_code == 0 and "PASS * regressed_items 1 <= 1" in one.output
+    assert one.exit_code == 0 and "pass  all scorers  regressed items 1, needs <= 1" in one.output
     (project.root / "wrong.txt").write_text("q1 q2 q3 q4 q5 q6 q7")
     many = invoke(project, "run", "e", "--baseline", "HEAD")  # the baseline is the newest run at HEAD: q1 already wrong
-    assert many.exit_code == 1 and "FAIL * regressed_items 6 <= 1" in many.output
+    assert many.exit_code == 1 and "FAIL  all scorers  regressed items 6, needs <= 1" in many.output
     run = max(list_runs(project.root / "runs", "e"), key=lambda r: r.manifest.started_at)
     assert [g.metric for g in run.manifest.gates if not g.passed] == ["regressed_items"]
     project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:answer\nscorers: [exact_match]\ngate: {fail_on_regression: true}\n")
     verdict = invoke(project, "run", "e", "--baseline", "HEAD~1")  # the clean first run
-    assert verdict.exit_code == 1 and "FAIL exact_match regression 1 <= 0" in verdict.output
+    assert verdict.exit_code == 1 and "FAIL  exact_match  regressed against the baseline, needs no regression" in verdict.output
 
 
 def _commands(script: str) -> list[list[str]]:
@@ -149,5 +149,5 @@ def test_pytest_plugin_makes_each_item_a_test(project: ProjectDir) -> None:
     project.write("datasets/d.yaml", "items:\n  - {id: a, input: a, expected: A}\n  - {id: b, input: b, expected: wrong}\n  - {id: c, input: c, expected: C}\n")
     gated = _pytest(project, "--gitevals", "e", "-k", "not b")
     assert "2 passed" in gated.stdout and gated.returncode == 1
-    assert "gitevals gate failed: exact_match mean" in gated.stdout
+    assert "gitevals gate: FAIL  exact_match  mean 0.67, needs >= 0.99" in gated.stdout
     assert _pytest(project).returncode == 5  # without --gitevals the plugin stays out of the way

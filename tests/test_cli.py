@@ -51,7 +51,7 @@ def test_run_writes_manifest_and_results(support_project: ProjectDir) -> None:
     assert len(refund.input_hash) == 64 and refund.expected == "30 days"
     # the end of the output names the failing item, the summary and the gate
     assert "unknown-topic" in result.output and "missing 'we accept'" in result.output
-    assert "PASS has-answer mean 0.667 >= 0.5" in result.output
+    assert "pass  has-answer  mean 0.67, needs >= 0.50" in result.output
     assert f"runs/support/{folder.name}/" in result.output
 
 
@@ -67,8 +67,8 @@ def test_failing_threshold_exits_1(support_project: ProjectDir) -> None:
     )
     result = invoke(support_project, "run", "strict")
     assert result.exit_code == 1
-    assert "FAIL has-answer mean 0.667 >= 0.9" in result.output
-    assert "PASS has-answer pass_rate 0.667 >= 0.5" in result.output
+    assert "FAIL  has-answer  mean 0.67, needs >= 0.90" in result.output
+    assert "pass  has-answer  pass rate 0.67, needs >= 0.50" in result.output
 
 
 def test_every_item_erroring_exits_1(support_project: ProjectDir) -> None:
@@ -89,6 +89,39 @@ def test_uncommitted_dataset_is_recorded_as_dirty(support_project: ProjectDir) -
     assert manifest.summary is not None and manifest.summary.total_items == 4
 
 
+def test_uncommitted_target_code_is_recorded_as_dirty(support_project: ProjectDir) -> None:
+    assert invoke(support_project, "run", "support").exit_code == 0  # leaves an untracked run folder
+    first = only_run(support_project)
+    support_project.write("datasets/draft.yaml", "items: []\n")  # another dataset: not this run's
+    support_project.write("evals-junit.xml", "<testsuites/>\n")  # an untracked report: not code
+    agent = support_project.root / "support_agent.py"
+    agent.write_text(agent.read_text() + "# tuned the prompt\n")
+    assert invoke(support_project, "run", "support").exit_code == 0
+    [second] = [f for f in (support_project.root / "runs/support").iterdir() if f != first]
+    clean = RunManifest.model_validate_json((first / "run.json").read_text())
+    manifest = RunManifest.model_validate_json((second / "run.json").read_text())
+    assert clean.git is not None and clean.git.dirty is False
+    assert manifest.git is not None and manifest.git.dirty is True
+    assert manifest.git.dirty_paths == ["support_agent.py"]
+
+
+def test_command_target_folder_and_gitevals_yaml_count_as_dirty(project: ProjectDir) -> None:
+    project.write("gitevals.yaml", "python_path: [lib]\n")
+    project.write("agent/run.sh", "cat >/dev/null; echo '\"ok\"'\n")
+    project.write("datasets/d.yaml", "items:\n  - {id: a, input: x, expected: ok}\n")
+    project.write("evals/e.yaml", "dataset: d\ntarget: {type: command, command: [sh, run.sh], cwd: agent}\n"
+                  "scorers: [exact_match]\n")
+    project.write("notes/todo.txt", "outside the code folders\n")
+    project.git_init()
+    project.commit()
+    project.write("agent/run.sh", "cat >/dev/null; echo '\"ok\"'  # changed\n")
+    project.write("gitevals.yaml", "python_path: [lib]  # changed\n")
+    project.write("notes/todo.txt", "changed, but nothing the run reads\n")
+    assert invoke(project, "run", "e").exit_code == 0
+    manifest = RunManifest.model_validate_json((only_run(project, "e") / "run.json").read_text())
+    assert manifest.git is not None and manifest.git.dirty_paths == ["agent/run.sh", "gitevals.yaml"]
+
+
 def test_outside_git_records_null(project: ProjectDir) -> None:
     project.write("agent_mod.py", "def run(x):\n    return x\n")
     project.write("datasets/d.yaml", "items:\n  - {id: a, input: x, expected: x}\n")
@@ -98,6 +131,10 @@ def test_outside_git_records_null(project: ProjectDir) -> None:
     assert done.returncode == 0, done.stderr
     manifest = json.loads((only_run(project, "e") / "run.json").read_text())
     assert manifest["git"] is None and manifest["status"] == "completed"
+    done = subprocess.run([EXE, "run", "e", "--baseline", "main"], cwd=project.root,
+                          env={**os.environ, **env_ceiling}, capture_output=True, text=True)
+    assert done.returncode == 2 and "--baseline needs a git repository" in done.stderr
+    only_run(project, "e")  # still the one run: refused before running
 
 
 def test_tag_filter_and_concurrency_override(support_project: ProjectDir) -> None:
@@ -144,7 +181,41 @@ def test_config_errors_are_located_and_exit_2(support_project: ProjectDir) -> No
         f"{path}:2:1: 'support_agent' has no attribute 'answr'",
         "did you mean 'answer'?",
         f"{path}:4:5: unknown scorer 'exact_mach'",
-        f"{path}:5:5: scorer 'contains' has no option 'vaule'",
+        f"{path}:5:22: scorer 'contains' has no option 'vaule'",  # at the option itself
+    ):
+        assert expected in done.stderr, done.stderr
+    assert not (support_project.root / "runs").exists()  # nothing ran
+
+
+def test_scorer_options_of_the_wrong_type_are_config_errors_at_load(support_project: ProjectDir) -> None:
+    support_project.write(
+        "evals/opts.yaml",
+        """
+        dataset: support
+        target: support_agent:answer
+        scorers:
+          - {type: numeric_close, tolerance: "abc"}
+          - {type: regex, pattern: 5}
+          - {type: contains, case_sensitive: "maybe"}
+          - type: contains
+            name: block-style
+            vaule: x
+          - {type: regex, name: flags, pattern: a, flags: ignorecase}
+          - {type: trajectory_accuracy, ordering: sideways}
+          - {type: numeric_close, name: negative, tolerance: -1}
+        """,
+    )
+    done = subprocess.run([EXE, "-C", str(support_project.root), "run", "opts"], capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    path = support_project.root / "evals/opts.yaml"
+    for expected in (
+        f"{path}:4:27: scorer 'numeric_close': option 'tolerance' must be float, not 'abc'",
+        f"{path}:5:19: scorer 'regex': option 'pattern' must be str, not 5",
+        f"{path}:6:22: scorer 'contains': option 'case_sensitive' must be bool, not 'maybe'",
+        f"{path}:9:5: scorer 'contains' has no option 'vaule'",
+        f"{path}:10:44: scorer 'regex': option 'flags' must be list[str] | None, not 'ignorecase'",
+        f"{path}:11:5: scorer 'trajectory_accuracy': unknown ordering 'sideways'; use strict, relaxed, unordered",
+        f"{path}:12:5: scorer 'numeric_close': tolerance and rel_tolerance must not be negative",
     ):
         assert expected in done.stderr, done.stderr
     assert not (support_project.root / "runs").exists()  # nothing ran
@@ -158,7 +229,35 @@ def test_unknown_key_and_type_errors_in_eval(support_project: ProjectDir) -> Non
     support_project.write("evals/types.yaml", "dataset: support\ntarget: {type: rest, url: x}\ntrials: 0\n")
     result = invoke(support_project, "run", "types")
     assert result.exit_code == 2
-    assert "unknown type 'rest'" in result.output and "types.yaml:3:1: trials: Input should be greater than or equal to 1" in result.output
+    assert "unknown type 'rest'" in result.output and "types.yaml:3:1: trials: must be at least 1, found 0" in result.output
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "expected"),
+    [  # where, and what the message names (the wording of type errors is pydantic's, reworded)
+        ("{has-answer: 1.5}", "7:3: thresholds.has-answer: "),
+        ("{has-answer: -0.1}", "7:3: thresholds.has-answer: "),
+        ("{has-answer: abc}", "7:3: thresholds.has-answer: "),
+        ("{has-answer: true}", "7:3: thresholds.has-answer: "),
+        ("{has-answer: {mean: 2}}", "7:16: thresholds.has-answer.mean: "),
+        ("{has-answer: {}}", "7:3: thresholds.has-answer: a threshold needs `mean`, `pass_rate` or both"),
+        ("{has-answer: {mean: 0.5, pass_rat: 1}}", "7:27: unknown key 'pass_rat' in thresholds.has-answer"),
+        ("{has-anser: 0.5}", "7:3: threshold for unknown scorer 'has-anser'"),
+    ],
+)
+def test_bad_thresholds_are_config_errors_before_the_run(support_project: ProjectDir, thresholds: str, expected: str) -> None:
+    support_project.write(
+        "evals/gated.yaml",
+        "dataset: support\ntarget: support_agent:answer\nscorers:\n  - {type: contains, name: has-answer}\n"
+        f"concurrency: 2\nthresholds:\n  {thresholds[1:-1]}\n",
+    )
+    done = subprocess.run([EXE, "-C", str(support_project.root), "run", "gated"], capture_output=True, text=True)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"error: {support_project.root / 'evals/gated.yaml'}:{expected}" in done.stderr, done.stderr
+    assert done.stderr.count("evals/gated.yaml:") == 1  # one problem, not one per form a threshold may take
+    assert "hint: " in done.stderr  # how to write it
+    assert not (support_project.root / "runs").exists()  # nothing ran
 
 
 def test_broken_target_module_names_its_file_and_line(support_project: ProjectDir) -> None:
@@ -177,7 +276,7 @@ def test_bad_dataset_stops_the_run_with_every_problem(support_project: ProjectDi
     support_project.write("datasets/support.yaml", "items:\n  - input: a\n  - id: x y\n    input: b\n")
     result = invoke(support_project, "run", "support")
     assert result.exit_code == 2
-    assert "support.yaml:2:5: item 1 has no id" in result.output
+    assert "support.yaml:2:5: item #1 has no id" in result.output
     assert "support.yaml:3:5: id 'x y' has characters outside" in result.output
 
 

@@ -76,3 +76,13 @@ def test_env_references_are_resolved_at_run_time(tmp_path: Path, monkeypatch) ->
             "env": {"TOKEN": "${GE_TEST_TOKEN}"}, "output": "text"}
     result = run_evals(resolve_target(spec, root=tmp_path), [{"input": "x"}])
     assert result.items[0].output == "'s3cret'"
+
+
+def test_a_command_that_does_not_read_its_large_input(tmp_path: Path) -> None:
+    big = "x" * 2_000_000  # far more than a pipe holds: writing it fails once the command is gone
+    data = [{"id": f"i{n}", "input": big} for n in range(4)]
+    quiet = run_evals(CommandTarget(["sh", "-c", "echo '{\"ok\": 1}'; exit 0"]), data, concurrency=2)
+    assert [(r.error, r.output) for r in quiet.items] == [(None, {"ok": 1})] * 4  # needing no input is fine
+    crash = run_evals(CommandTarget(["sh", "-c", "echo 'no API key' >&2; exit 3"]), data, concurrency=2)
+    for item in crash.items:
+        assert item.error == {"type": "exit_status", "message": "command exited with status 3", "stderr": "no API key\n"}

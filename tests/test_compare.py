@@ -202,8 +202,10 @@ def test_run_with_baseline_compares_in_one_step(project: ProjectDir) -> None:
     result = invoke(project, "run", "qa", "--baseline", "HEAD~1", "--fail-on-regression")
     assert result.exit_code == 1
     assert "REGRESSION: exact_match -0.800" in result.output
+    runs_before = sorted((project.root / "runs" / "qa").iterdir())
     no_base = invoke(project, "run", "qa", "--baseline", "HEAD~1~1~1")
     assert no_base.exit_code == 2 and "is not a commit, branch or tag" in no_base.output
+    assert sorted((project.root / "runs" / "qa").iterdir()) == runs_before  # refused before running anything
 
 
 def test_baseline_picks_the_run_nearest_to_the_ref(project: ProjectDir) -> None:

@@ -90,16 +90,16 @@ def test_every_problem_of_a_file_is_reported_with_its_position(tmp_path: Path) -
     found = problems_of(path)
     assert found[0].startswith(f"{path}:2:1: unknown key 'itemz'") and "did you mean 'items'" in found[0]
     expected_starts = [
-        f"{path}:6:5: item 2 has no id",
+        f"{path}:6:5: item #2 has no id",
         f"{path}:7:5: duplicate id 'a' (first used on line 4)",
         f"{path}:9:5: id 'bad id!' has characters outside",
-        f"{path}:12:5: item n: input breaks input_schema: 42 is not of type 'string'",
-        f"{path}:13:5: missing required key 'input' in items[5]",
-        f"{path}:14:5: unknown key 'inptu' in items[5]",
+        f"{path}:12:5: item 'n' (#5): input breaks input_schema: 42 is not of type 'string'",
+        # a misspelt required key is one problem, not a missing key and an unknown one
+        f"{path}:14:5: unknown key 'inptu' in item 'm' (#6)\n  hint: did you mean 'input'? it is required",
     ]
     for start in expected_starts:
         assert any(p.startswith(start) for p in found), (start, found)
-    assert len(found) == 7
+    assert len(found) == 6
     assert all("hint:" in p for p in found if "breaks" not in p)
 
 
@@ -126,8 +126,8 @@ def test_duplicate_keys_are_an_error(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("- a\n- b\n", "a dataset file is a mapping"),
-        ("items: nope\n", "items: Input should be a valid list"),
-        ("items:\n  - just a string\n", "items[0]: Input should be a valid dictionary"),
+        ("items: nope\n", "items: expected a list, found a string"),
+        ("items:\n  - just a string\n", "2:5: item #1: expected a mapping, found a string"),
         ("expected_schema: {type: nonsense}\nitems: []\n", "expected_schema is not a valid JSON Schema"),
     ],
 )
@@ -144,7 +144,7 @@ def test_expected_schema_is_checked_only_where_expected_is_given(tmp_path: Path)
         "  - id: b\n    input: y\n    expected: {answr: 1}\n",
     )
     [problem] = problems_of(path)
-    assert problem.startswith(f"{path}:6:5: item b: expected breaks expected_schema: 'answer' is a required")
+    assert problem.startswith(f"{path}:6:5: item 'b' (#2): expected breaks expected_schema: 'answer' is a required")
 
 
 def test_numbers_dates_and_bom(tmp_path: Path) -> None:

@@ -55,3 +55,20 @@ def test_modified_staged_renamed_and_untracked_watched_files(project: ProjectDir
 def test_outside_a_repository(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     assert git_info(tmp_path, []) is None
+
+
+def test_code_folders_with_ignored_parts_and_paths_outside_the_repository(project: ProjectDir) -> None:
+    project.git_init()
+    project.write("datasets/qa.yaml", "items: []\n")
+    project.write("agent.py", "x = 1\n")
+    project.commit()
+    project.write("datasets/qa.yaml", "items: [] # edited\n")
+    project.write("datasets/other.yaml", "items: []\n")
+    project.write("runs/e/1/run.json", "{}\n")
+    project.write("agent.py", "x = 2\n")
+    project.write("evals-junit.xml", "<testsuites/>\n")  # untracked, in a code folder: a report, not code
+    new_eval = project.write("evals/new.yaml", "dataset: qa\n")  # untracked, but watched itself
+    info = git_info(project.root, watched=[project.root / "datasets/qa.yaml", new_eval],
+                    code=[project.root, project.root.parent],  # the parent is outside the repository
+                    ignored=[project.root / "datasets", project.root / "evals", project.root / "runs"])
+    assert info is not None and info.dirty_paths == ["agent.py", "datasets/qa.yaml", "evals/new.yaml"]

@@ -59,7 +59,7 @@ def test_init_creates_a_project_that_runs(tmp_path: Path) -> None:
     git(target, "commit", "-qm", "init")
     ran = subprocess.run([EXE, "-C", str(target), "run", "example"], capture_output=True, text=True)
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    assert "PASS exact_match" in ran.stdout
+    assert "pass  exact_match  mean" in ran.stdout
     again = CliRunner().invoke(cli, ["init", str(target)])
     assert "kept gitevals.yaml (already there)" in again.output  # never overwrites
 
@@ -97,7 +97,7 @@ def test_python_path_and_named_targets_and_scorers(project: ProjectDir) -> None:
     project.write("evals/e.yaml", "dataset: d\ntarget: bot\nscorers: [loose]\nthresholds: {loose: 1}\n")
     result = CliRunner().invoke(cli, ["-C", str(project.root), "run", "e"])
     assert result.exit_code == 0, result.output
-    assert "PASS loose mean 1.000 >= 1" in result.output
+    assert "pass  loose  mean 1.00, needs >= 1.00" in result.output
 
 
 def test_bundled_example_is_valid() -> None:

@@ -117,6 +117,39 @@ def test_resume_refuses_a_changed_dataset_unless_forced(project: ProjectDir) -> 
     assert again.exit_code == 2 and "already complete" in again.output
 
 
+def test_resume_completes_the_runs_own_selection_and_lists_what_it_runs(project: ProjectDir) -> None:
+    project.write("agent_mod.py", "import time\ndef run(x):\n    if x == 0:\n        raise RuntimeError('model down')\n"
+                  "    time.sleep(0.15)\n    return x\n")
+    body = "".join(f"  - {{id: i{n:02d}, input: {n}, expected: {n}, context: {{tags: [{'even' if n % 2 == 0 else 'odd'}]}}}}\n"
+                   for n in range(12))
+    project.write("datasets/d.yaml", "items:\n" + body)
+    project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:run\nscorers: [exact_match]\nconcurrency: 1\n")
+    project.git_init()
+    project.commit()
+    proc = subprocess.Popen([EXE, "run", "e", "--tag", "even", "--trials", "2"], cwd=project.root,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    folder = wait_for_lines(project, 4)
+    proc.kill()
+    proc.wait()
+    before = pairs(folder)
+    assert ("i00", 0) in before and len(before) < 12  # i00 errored: finished, not missing
+    wrong = invoke(project, "run", "e", "--resume", folder.name, "--trials", "3")
+    assert wrong.exit_code == 2 and f"run {folder.name} was made with --trials 2, not 3" in wrong.output
+    missing = invoke(project, "run", "e", "--resume", "no-such-run")
+    assert missing.exit_code == 2 and "no run 'no-such-run'" in missing.output
+    assert pairs(folder) == before  # refused before anything ran
+    # exactly the command an interrupted run prints: no --tag, no --trials
+    done = subprocess.run([EXE, "run", "e", "--resume", folder.name], cwd=project.root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    wanted = [(f"i{n:02d}", t) for n in range(0, 12, 2) for t in range(2)]
+    left = [pair for pair in wanted if pair not in before]
+    assert f"{len(left)} of 12 left to run" in done.stdout
+    assert "resuming: " + ", ".join(f"{i} (trial {t})" for i, t in left) in done.stdout
+    after = pairs(folder)
+    assert sorted(after) == sorted(wanted) and after[: len(before)] == before  # each pair once, odd items never
+    assert [r["error"]["message"] for r in read_results(folder) if r["item_id"] == "i00"] == ["model down"] * 2
+
+
 class FlakyServer:
     """A real HTTP server on 127.0.0.1 that answers 429 (with Retry-After) or 503 before it answers."""
 
@@ -233,6 +266,43 @@ def test_max_errors_stops_the_run_early(project: ProjectDir) -> None:
     project.write("evals/e.yaml", "dataset: d\ntarget: bad_agent:run\nmax_errors: lots\n")
     bad = invoke(project, "run", "e")
     assert bad.exit_code == 2 and "e.yaml:3:1: max_errors 'lots' is not a count" in bad.output
+
+
+HANGING_AGENT = """
+import time
+
+def run(x):
+    if x == "hang":
+        while True:  # a sync call that never returns: it can only be abandoned
+            time.sleep(1)
+    if x == "boom":
+        time.sleep(0.2)
+        raise RuntimeError("model unavailable")
+    return x
+"""
+
+
+def test_a_sync_target_that_never_returns_times_out_and_the_process_exits(project: ProjectDir) -> None:
+    project.write("hang_agent.py", HANGING_AGENT)
+    project.write("datasets/d.yaml", "items:\n  - {id: ok, input: ok, expected: ok}\n  - {id: stuck, input: hang}\n")
+    project.write("evals/e.yaml", "dataset: d\ntarget: hang_agent:run\nscorers: [exact_match]\ntimeout_s: 0.5\n")
+    project.write("datasets/d2.yaml", "items:\n  - {id: stuck, input: hang}\n  - {id: boom, input: boom}\n")
+    project.write("evals/none.yaml", "dataset: d2\ntarget: hang_agent:run\ntimeout_s: 0.5\n")
+    # the first error stops the run and abandons the call in flight, with no timeout at all
+    project.write("evals/stop.yaml", "dataset: d2\ntarget: hang_agent:run\nmax_errors: 0\n")
+    for eval_name, code in (("e", 0), ("none", 1), ("stop", 1)):
+        started = time.monotonic()
+        done = subprocess.run([EXE, "run", eval_name], cwd=project.root, capture_output=True, text=True, timeout=30)
+        assert done.returncode == code, (eval_name, done.stdout, done.stderr)
+        assert time.monotonic() - started < 10, eval_name  # not waiting on the abandoned thread at exit
+    [run] = list_runs(project.root / "runs", "e")
+    stuck = next(r for r in read_results(run.path) if r["item_id"] == "stuck")
+    assert stuck["error"]["type"] == "timeout" and run.manifest.status == "completed"
+    script = ("import sys, hang_agent\nfrom gitevals import run_evals\n"
+              "result = run_evals(hang_agent.run, [{'input': 'hang'}], timeout_s=0.3)\n"
+              "sys.exit(7 if result.summary.errors == 1 else 3)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=project.root, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 7, done.stderr  # a library user's script ends too
 
 
 def test_only_failed_and_reuse(project: ProjectDir) -> None:

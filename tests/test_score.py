@@ -147,7 +147,7 @@ def test_scoring_a_run_made_without_scorers(project: ProjectDir) -> None:
     assert (done.scored, done.errors, done.target_errors, done.replaced, done.user) == (10, 0, 1, [], "Rita Reviewer")
     assert not (folder / SCORES).exists()
     assert "exact_match" in result.output and "0.800" in result.output and "80%" in result.output
-    assert "10 scores added" in result.output and "1 target errors not scored" in result.output
+    assert "10 scores added" in result.output and "1 target error not scored" in result.output
 
 
 def test_a_second_scorer_is_added_and_existing_names_are_refused(project: ProjectDir) -> None:
@@ -347,7 +347,7 @@ def test_bad_scorer_specs_are_named_and_change_nothing(project: ProjectDir) -> N
     cases = {
         "{type: contains": "is not a valid mapping",
         "exact_mach": "unknown scorer 'exact_mach'\n  hint: did you mean 'exact_match'?",
-        "{name: x}": "scorer {name: x}: type: Field required",
+        "{name: x}": "scorer {name: x}: missing required key 'type'\n  hint: a scorer mapping needs `type:`",
         "{type: contains, vaule: x}": "scorer 'contains' has no option 'vaule'",
         "no_such_module:scorer": "cannot import module 'no_such_module'",
         "my_scorers:missing": "'my_scorers' has no attribute 'missing'",

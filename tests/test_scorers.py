@@ -88,6 +88,17 @@ def test_unknown_names_and_options_suggest_the_fix() -> None:
         resolve_scorer("regex")
 
 
+def test_options_are_checked_against_their_types_when_the_scorer_is_made() -> None:
+    with pytest.raises(ConfigError, match="option 'tolerance' must be float, not 'abc'") as caught:
+        resolve_scorer({"type": "numeric_close", "tolerance": "abc"})
+    assert caught.value.problems[0].at == ("tolerance",)  # so that an eval file's error points at the option
+    with pytest.raises(ConfigError, match="option 'case_sensitive' must be bool, not 'maybe'"):
+        resolve_scorer({"type": "contains", "case_sensitive": "maybe"})
+    with pytest.raises(ConfigError, match="option 'rubric' must be str, not 5"):
+        resolve_scorer({"type": "llm_judge", "rubric": 5})
+    assert score({"type": "numeric_close", "tolerance": "0.5"}, "3.4", 3).value == 1.0  # a quoted number is a number
+
+
 def test_named_project_scorers_take_overrides() -> None:
     named = {"strict": {"type": "exact_match", "case_sensitive": True}}
     scorer = resolve_scorer({"type": "strict", "threshold": 0.9}, named)

@@ -473,7 +473,7 @@ def test_a_bad_target_in_an_eval_file_is_reported_where_it_is(project: ProjectDi
     project.write("evals/e.yaml", "dataset: d\ntarget: {type: mastra, base_url: 'http://x', agent: a, workflow: w}\n")
     outcome = CliRunner().invoke(cli, ["-C", str(project.root), "run", "e"], catch_exceptions=False)
     assert outcome.exit_code == 2
-    assert "e.yaml:2:1: target.mastra: a mastra target takes exactly one of `agent: <id>` or `workflow: <id>`" in (
+    assert "e.yaml:2:1: target: a mastra target takes exactly one of `agent: <id>` or `workflow: <id>`" in (
         outcome.output
     )
     assert not list((project.root / "runs").glob("*/*/run.json"))

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+import json
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from ._union_errors import Located, Mismatch, locate_errors, real_errors, tag_values
 from ._yaml import YamlProblem, load_yaml, locate
 from .errors import GitevalsError, Problem, did_you_mean
 
-__all__ = ["parse_yaml_bytes", "read_model", "read_yaml_file", "validation_problems"]
+__all__ = [
+    "error_messages", "parse_yaml_bytes", "read_model", "read_model_partly", "read_yaml_file", "validation_problems",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -62,67 +69,215 @@ def read_model(path: Path, model: type[M], error_cls: type[GitevalsError]) -> tu
         raise error_cls(problems=validation_problems(exc, model, path, text)) from None
 
 
+def read_model_partly(path: Path, model: type[M], error_cls: type[GitevalsError]) -> tuple[str, M, list[Problem], set[str]]:
+    """Like `read_model`, but a file whose problems all lie in keys it can do
+    without is returned without them, with its problems and the keys left out,
+    so that the caller can check the rest and report every problem at once.
+    Raises when a required key is wrong."""
+    try:
+        return (*read_model(path, model, error_cls), [], set())
+    except GitevalsError as exc:
+        failed = exc
+    text, data = read_yaml_file(path, error_cls)  # a file that does not parse raises here again
+    errors: list[Any] = []
+    if isinstance(data, dict):
+        try:
+            model.model_validate(data)
+        except ValidationError as invalid:
+            errors = invalid.errors()
+    bad = {str(err["loc"][0]) for err in errors if err["loc"]}
+    required = {key for key, field in model.model_fields.items() if field.is_required()}
+    if not errors or bad & required or any(not err["loc"] for err in errors):
+        raise failed
+    try:
+        partial = model.model_validate({k: v for k, v in data.items() if k not in bad})
+    except ValidationError:
+        raise failed from None
+    # A list keeps its good entries, each at its place: a bad one is None.
+    holes = {key: _good_entries(model.model_fields[key].annotation, data[key])
+             for key in bad if key in model.model_fields and isinstance(data.get(key), list)}
+    partial = partial.model_copy(update={k: v for k, v in holes.items() if v is not None})
+    return text, partial, list(failed.problems), bad
+
+
+def _good_entries(annotation: Any, value: list[Any]) -> list[Any] | None:
+    """`value`'s entries validated as the list in `annotation` takes them, None
+    for each bad one; None when the field takes no list."""
+    lists = [a for a in (get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,))
+             if get_origin(a) is list]
+    if not lists:
+        return None
+    adapter: TypeAdapter[Any] = TypeAdapter(get_args(lists[0])[0])
+    entries = []
+    for entry in value:
+        try:
+            entries.append(adapter.validate_python(entry))
+        except ValidationError:
+            entries.append(None)
+    return entries
+
+
 def validation_problems(
     exc: ValidationError,
     model: type[BaseModel],
     path: Path | str,
     text: str,
     prefix: Sequence[str | int] = (),
+    label: str | None = None,
 ) -> list[Problem]:
-    """One Problem per pydantic error, located in `text`."""
+    """One Problem per real problem among pydantic's errors, located in `text`.
+
+    A value that fits no member of a union gets an error from every member;
+    only those of the member the value was meant for are kept, or, when it has
+    the shape of none, one "expected a list or a mapping" (see `_union_errors`).
+    `label` names the value at `prefix` in messages: `item 'refund' (#3)`, not `items[2]`.
+    """
     problems = []
     seen: set[tuple[Any, ...]] = set()
-    errors = exc.errors()
-    # A value that fits no member of a union gets one error per member; the
-    # "not a string" one (from the `module:attr` shorthand) only adds noise
-    # when another member explains the problem better.
-    located = [(tuple(prefix) + _clean_loc(err["loc"]), err) for err in errors]
-    explained = {loc for loc, err in located if err["type"] != "string_type"}
-    for loc, err in located:
-        if err["type"] == "string_type" and loc in explained:
-            continue
-        message, hint = _describe(err, loc, model)
-        key = (loc, message)
+    name = _namer(tuple(prefix), label)
+    entries = real_errors(locate_errors(model, exc.errors(), prefix))
+    misspelt = _misspelt_keys(entries)
+    for entry in entries:
+        if isinstance(entry, Mismatch):
+            message, hint = _mismatch(entry, name)
+        elif entry.err["type"] == "missing" and (entry.loc[:-1], entry.loc[-1]) in misspelt.values():
+            continue  # said with the misspelt key that was meant for it
+        else:
+            message, hint = _describe(entry.err, entry.loc, model, name, entry)
+            meant = misspelt.get((entry.loc[:-1], entry.loc[-1]))
+            if meant is not None:
+                hint = f"did you mean {meant[1]!r}? it is required"
+        hint = hint or _field_hint(entry.loc)
+        key = (entry.loc, message)
         if key in seen:
             continue
         seen.add(key)
-        line, col = locate(text, loc)
+        line, col = locate(text, entry.loc)
         problems.append(Problem(message, path, line, col, hint))
     return problems
 
 
-def _clean_loc(loc: Sequence[Any]) -> tuple[str | int, ...]:
-    # pydantic puts union member names ("str", "ScorerConfig", "python") into
-    # the location; they are not keys in the file.
-    kept: list[str | int] = []
-    for part in loc:
-        if isinstance(part, str) and (
-            part[:1].isupper() or part in {"str", "float", "int", "list[str]", "function-after"}
-            or part.startswith(("tagged-union", "function-"))
-        ):
-            continue
-        kept.append(part)
-    return tuple(kept)
+def error_messages(exc: ValidationError, model: type[BaseModel]) -> list[tuple[str, str | None]]:
+    """(message, hint) per real problem of a value that is in no file, say a command-line option."""
+    return [(p.message, p.hint) for p in validation_problems(exc, model, "", "")]
 
 
-def _describe(err: dict[str, Any], loc: tuple[Any, ...], model: type[BaseModel]) -> tuple[str, str | None]:
-    where = _dotted(loc)
+def _misspelt_keys(entries: Sequence[Located | Mismatch]) -> dict[tuple[Any, Any], tuple[Any, Any]]:
+    """Unknown keys that are misspellings of a missing required key, which is one
+    problem rather than two: (mapping, unknown key) -> (mapping, required key)."""
+    unknown: dict[tuple[Any, ...], list[str]] = {}
+    for entry in entries:
+        if isinstance(entry, Located) and entry.err["type"] == "extra_forbidden" and entry.loc:
+            unknown.setdefault(entry.loc[:-1], []).append(str(entry.loc[-1]))
+    pairs = {}
+    for entry in entries:
+        if isinstance(entry, Located) and entry.err["type"] == "missing" and entry.loc:
+            near = difflib.get_close_matches(str(entry.loc[-1]), unknown.get(entry.loc[:-1], []), n=1)
+            if near:
+                pairs[(entry.loc[:-1], near[0])] = (entry.loc[:-1], entry.loc[-1])
+    return pairs
+
+
+def _namer(prefix: tuple[Any, ...], label: str | None) -> Callable[[Sequence[Any]], str]:
+    """How a location is named in messages: `scorers[0].threshold`, or with a
+    label for the prefix, `context of item 'refund' (#3)`."""
+
+    def name(loc: Sequence[Any]) -> str:
+        if label is not None and tuple(loc[: len(prefix)]) == prefix:
+            rest = _dotted(loc[len(prefix):])
+            return f"{rest} of {label}" if rest else label
+        return _dotted(loc)
+
+    return name
+
+
+_BOUNDS = {"less_than_equal": ("at most", "le"), "greater_than_equal": ("at least", "ge"),
+           "greater_than": ("more than", "gt"), "less_than": ("less than", "lt")}
+_WANTED = {
+    "string_type": "a string", "int_type": "a whole number", "int_parsing": "a whole number",
+    "int_from_float": "a whole number", "float_type": "a number", "float_parsing": "a number",
+    "bool_type": "true or false", "bool_parsing": "true or false", "list_type": "a list", "dict_type": "a mapping",
+    "model_type": "a mapping", "model_attributes_type": "a mapping",
+}
+
+
+def _describe(
+    err: dict[str, Any],
+    loc: tuple[Any, ...],
+    model: type[BaseModel],
+    name: Callable[[Sequence[Any]], str] = lambda loc: _dotted(loc),
+    entry: Located | None = None,
+) -> tuple[str, str | None]:
+    where = name(loc) or "file"
     kind = err["type"]
+    ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
-        allowed = _allowed_keys(model, loc[:-1])
+        owner = entry.owner if entry is not None else None
+        allowed = list(owner.model_fields) if owner is not None else _allowed_keys(model, loc[:-1])
         hint = did_you_mean(key, allowed) if allowed else None
-        return f"unknown key {key!r}" + (f" in {_dotted(loc[:-1])}" if loc[:-1] else ""), hint
+        return f"unknown key {key!r}" + (f" in {name(loc[:-1])}" if loc[:-1] else ""), hint
     if kind == "missing":
-        parent = f" in {_dotted(loc[:-1])}" if loc[:-1] else ""
-        return f"missing required key {loc[-1]!r}{parent}", f"add `{loc[-1]}:`"
+        key = str(loc[-1])
+        given = err.get("input")
+        near = difflib.get_close_matches(key, [k for k in given if isinstance(k, str)], n=1) if isinstance(given, dict) else []
+        hint = f"did you mean `{key}:` rather than `{near[0]}:`?" if near else f"add `{key}:`"
+        return f"missing required key {key!r}" + (f" in {name(loc[:-1])}" if loc[:-1] else ""), hint
     if kind == "union_tag_invalid":
-        expected = err.get("ctx", {}).get("expected_tags", "")
-        tag = err.get("ctx", {}).get("tag", err["input"])
-        return f"{where}: unknown type {tag!r}", f"use one of: {expected}"
-    if kind == "value_error" and "error" in err.get("ctx", {}):
-        return f"{where or 'file'}: {err['ctx']['error']}", None  # a validator's own words, without "Value error, "
-    return f"{where or 'file'}: {err['msg']}", None
+        tag = str(ctx.get("tag", err["input"]))
+        tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
+        near = did_you_mean(tag, tags)
+        hint = (near + " " if near and near.startswith("did you") else "") + "use one of: " + ", ".join(tags)
+        return f"{where}: unknown type {tag!r}", hint
+    if kind == "union_tag_not_found":
+        key = str(ctx.get("discriminator", "type")).strip("'")
+        tags = tag_values(entry.end) if entry is not None else []
+        return f"{where}: no `{key}:`", f"add `{key}:`" + (f", one of: {', '.join(tags)}" if tags else "")
+    if kind == "value_error" and "error" in ctx:
+        return f"{where}: {ctx['error']}", None  # a validator's own words, without "Value error, "
+    if kind in _BOUNDS and _BOUNDS[kind][1] in ctx:
+        words, bound = _BOUNDS[kind]
+        return f"{where}: must be {words} {_shown(ctx[bound])}, found {_shown(err['input'])}", None
+    if kind == "literal_error":
+        choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        near = did_you_mean(str(err["input"]), choices) if choices else None
+        return f"{where}: {_shown(err['input'])} is not one of {', '.join(choices)}", near
+    if kind in _WANTED:
+        return f"{where}: expected {_WANTED[kind]}, found {_kind(err['input'])}", None
+    return f"{where}: {err['msg']}", None
+
+
+def _mismatch(entry: Mismatch, name: Callable[[Sequence[Any]], str]) -> tuple[str, str | None]:
+    """A value of a union that has the shape of none of its members."""
+    message = f"{name(entry.loc) or 'file'}: expected {' or '.join(entry.expected)}, found {_kind(entry.found)}"
+    hint = None
+    if entry.field is not None:
+        from .schemas import field_docstrings
+
+        doc = field_docstrings(entry.field[0]).get(entry.field[1])
+        hint = f"{entry.field[1]}: " + " ".join(doc.split()) if doc else None
+    return message, hint
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a bound of 1, not 1.0
+    return repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+
+
+_THRESHOLD_HINT = (
+    "a threshold is the lowest acceptable mean score, from 0 to 1 (`exact_match: 0.8`), "
+    "or `{mean: 0.8, pass_rate: 0.9}`"
+)
+
+
+def _field_hint(loc: tuple[Any, ...]) -> str | None:
+    """How to write the value of a field whose errors need more than pydantic's words."""
+    if loc[:1] == ("thresholds",):
+        return _THRESHOLD_HINT
+    if loc[-1:] == ("threshold",):
+        return "a scorer's `threshold` is the lowest passing score, from 0 to 1 (default 0.5)"
+    return None
 
 
 def _dotted(loc: Sequence[Any]) -> str:
@@ -135,12 +290,15 @@ def _dotted(loc: Sequence[Any]) -> str:
 def _allowed_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
     """The field names of the model found at `loc`, when it can be followed."""
     current: Any = model
+    free_key = False  # the part after a mapping field is a key of the user's choosing
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or free_key:
+            free_key = False
             continue
         field = getattr(current, "model_fields", {}).get(part)
         if field is None:
             return []
+        free_key = get_origin(field.annotation) is dict
         current = _model_in(field.annotation)
         if current is None:
             return []
@@ -158,6 +316,5 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+            dict: "a mapping", type(None): "nothing (null)"}.get(type(value), type(value).__name__)

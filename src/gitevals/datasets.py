@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from . import _datasetcache
 from ._hashing import blob_sha, canonical_json, sha256_hex
 from ._validation import validation_problems
+from ._words import item_label
 from ._yaml import YamlProblem, load_yaml, locate
 from .errors import DataError, Problem
 from .models import DatasetFile, DatasetItemModel
@@ -284,7 +285,9 @@ class _ItemCollector:
         try:
             model = DatasetItemModel.model_validate(raw)
         except ValidationError as exc:
-            self.problems += validation_problems(exc, DatasetFile, self.path, self.text, prefix=("items", index))
+            label = item_label(raw.get("id") if isinstance(raw, dict) else None, index + 1)
+            self.problems += validation_problems(exc, DatasetFile, self.path, self.text, prefix=("items", index),
+                                                 label=label)
             return
         self.items.append(
             make_item(
@@ -306,7 +309,7 @@ class _ItemCollector:
         """A missing, malformed or duplicate id, at its item."""
         if item_id is None:
             line, col = locate(self.text, ("items", index))
-            return [Problem(f"item {index + 1} has no id", self.path, line, col,
+            return [Problem(f"{item_label(None, index + 1)} has no id", self.path, line, col,
                             "add `id: <a-stable-name>` (letters, digits, '.', '_' or '-')")]
         item_id = str(item_id)
         if not _ID_RE.fullmatch(item_id):
@@ -353,7 +356,7 @@ def _schema_problems(data: dict[str, Any], collector: _ItemCollector, path: Path
             where = key + "".join(f"[{p!r}]" for p in inner)
             problems.append(
                 Problem(
-                    f"item {item.id}: {where} breaks {key}_schema: {error.message}",
+                    f"{item_label(item.id, index + 1)}: {where} breaks {key}_schema: {error.message}",
                     path,
                     line,
                     col,

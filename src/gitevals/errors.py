@@ -37,6 +37,10 @@ class Problem:
     line: int | None = None
     col: int | None = None
     hint: str | None = None
+    at: tuple[str | int, ...] = ()
+    """Where inside the value that was checked the problem sits (say, an option's
+    key in a scorer mapping), for a caller that knows where the value is in its
+    file and has no line yet."""
 
     def location(self) -> str:
         if self.path is None:
@@ -67,11 +71,12 @@ class GitevalsError(Exception):
         line: int | None = None,
         col: int | None = None,
         hint: str | None = None,
+        at: tuple[str | int, ...] = (),
         problems: Iterable[Problem] = (),
     ) -> None:
         found = list(problems)
         if message is not None:
-            found.insert(0, Problem(message, path, line, col, hint))
+            found.insert(0, Problem(message, path, line, col, hint, at))
         if not found:
             raise ValueError("a GitevalsError needs a message or problems")
         self.problems = found

@@ -20,20 +20,20 @@ import anyio.to_thread
 
 from . import __version__
 from ._retry import RateLimiter, parse_rate
-from ._validation import read_model
+from ._validation import read_model_partly
 from ._yaml import locate
 from .datasets import Dataset, load_dataset
 from .errors import ConfigError, DataError, GitevalsError, Problem, did_you_mean
 from .git import git_info
 from .models import EvalConfig, GateResult, RunManifest, Versions
 from .project import Project
-from .results import RunWriter, new_run_id, read_manifest, read_results
+from .results import RunWriter, new_run_id, read_manifest, read_results, record_passed
 from .runner import CallPolicy, EvalResult, ItemResult, execute
 from .scorers import BoundScorer, resolve_scorer, scoped, scorer_entries
 from .summary import check_thresholds, summarize
-from .targets import Target, resolve_target
+from .targets import CommandTarget, Target, resolve_target
 
-__all__ = ["EvalPlan", "RunOutcome", "arun_eval", "plan_eval", "run_eval"]
+__all__ = ["EvalPlan", "RunOutcome", "arun_eval", "missing_pairs", "plan_eval", "plan_resume", "run_eval"]
 
 
 @dataclass(frozen=True)
@@ -96,9 +96,10 @@ def plan_eval(
     `only_ids` keeps only those items (re-running what failed in an earlier run).
     """
     path = project.eval_path(name)
-    text, config = read_model(path, EvalConfig, ConfigError)
+    # A wrong key that the rest can do without is reported together with what
+    # checking the rest finds (an unknown dataset, a misspelt scorer), not alone.
+    text, config, problems, dropped = read_model_partly(path, EvalConfig, ConfigError)
     project.add_python_path()
-    problems: list[Problem] = []
 
     def collect(loc: tuple[Any, ...], action: Callable[[], Any]) -> Any:
         try:
@@ -106,11 +107,9 @@ def plan_eval(
         except DataError as exc:
             problems.extend(exc.problems)
         except GitevalsError as exc:
-            line, col = locate(text, loc)
-            problems.extend(
-                Problem(p.message, p.path or path, p.line if p.path else line, p.col if p.path else col, p.hint)
-                for p in exc.problems
-            )
+            for p in exc.problems:
+                line, col = (p.line, p.col) if p.path else locate(text, (*loc, *p.at))
+                problems.append(Problem(p.message, p.path or path, line, col, p.hint))
         return None
 
     dataset = collect(("dataset",), lambda: load_dataset(project.dataset_path(config.dataset), config.dataset))
@@ -123,13 +122,15 @@ def plan_eval(
     scorers = [
         collect(("scorers", *where), lambda spec=spec, scope=scope: scoped(resolve_scorer(spec, project.config.scorers), scope))
         for where, spec, scope in scorer_entries(config.scorers)
+        if spec is not None  # an entry the file's check refused, and reported already
     ]
     scorers = [s for s in scorers if s is not None]
-    problems += _name_problems(scorers, config, path, text)
+    if "scorers" not in dropped:  # thresholds are checked against the scorers only when those could be read
+        problems += _name_problems(scorers, config, path, text)
     limiter = collect(("rate_limit",), lambda: _rate_limiter(config.rate_limit))
     collect(("max_errors",), lambda: error_limit(config.max_errors, 1))
-    if problems:
-        raise ConfigError(problems=problems)
+    if problems:  # the eval file's first, in the order of its lines
+        raise ConfigError(problems=sorted(problems, key=lambda p: (p.path != path, str(p.path), p.line or 0, p.col or 0)))
     assert dataset is not None and target is not None
     chosen_tags = list(tags) if tags else list(config.tags)
     selected = dataset.with_tags(chosen_tags)
@@ -168,6 +169,59 @@ def plan_eval(
         shard=f"{shard[0]}/{shard[1]}" if shard else None,
         only_failed_from=only_failed_from,
     )
+
+
+def plan_resume(
+    project: Project,
+    name: str,
+    folder: Path,
+    *,
+    tags: Sequence[str] | None = None,
+    trials: int | None = None,
+    shard: tuple[int, int] | None = None,
+    concurrency: int | None = None,
+) -> EvalPlan:
+    """The plan that completes run `folder` of eval `name`: the items that run
+    selected (its tags, its shard, the failed items of its `--only-failed` run)
+    and its trials, so that the run ends with exactly the pairs it began for.
+    `tags`, `trials` or `shard` given must be the run's own."""
+    manifest = read_manifest(folder)
+    eval_name = project.eval_path(name).stem
+    if manifest.eval != eval_name:
+        raise GitevalsError(f"run {manifest.id} is of eval {manifest.eval!r}, not {eval_name!r}",
+                            hint=f"resume it with `gitevals run {manifest.eval} --resume {manifest.id}`")
+    own_trials = int(manifest.config.get("trials") or 1)
+    own_shard = tuple(int(n) for n in manifest.shard.split("/")) if manifest.shard else None
+    for option, given, own in (("--tag", list(tags or []) or None, manifest.tags), ("--trials", trials, own_trials),
+                               ("--shard", shard, own_shard)):
+        if given is not None and given != own:
+            raise GitevalsError(
+                f"run {manifest.id} was made with {option} {_option_text(own)}, not {_option_text(given)}",
+                hint=f"leave {option} out: --resume completes the run with its own items and trials",
+            )
+    only_ids = None
+    if manifest.only_failed_from is not None:
+        from .runrefs import load_run
+
+        source = load_run(project, manifest.only_failed_from, eval_name=eval_name)
+        only_ids = sorted({r["item_id"] for r in source.records if not record_passed(r)})
+    return plan_eval(project, name, tags=manifest.tags, concurrency=concurrency, trials=own_trials, shard=own_shard,
+                     only_ids=only_ids, only_failed_from=manifest.only_failed_from)
+
+
+def _option_text(value: Any) -> str:
+    if value is None or value == []:
+        return "none"
+    if isinstance(value, tuple):
+        return "/".join(map(str, value))
+    return ", ".join(value) if isinstance(value, list) else str(value)
+
+
+def missing_pairs(plan: EvalPlan, folder: Path) -> list[tuple[str, int]]:
+    """The (item id, trial) pairs of `plan` that run `folder` has no result for:
+    what resuming it runs. An item that finished with an error is not missing."""
+    done = {(r["item_id"], r["trial"]) for r in read_results(folder)}
+    return [(item.id, t) for item in plan.dataset.items for t in range(plan.trials) if (item.id, t) not in done]
 
 
 def in_shard(item_id: str, index: int, count: int) -> bool:
@@ -366,14 +420,28 @@ def _copy_reusable(writer: RunWriter, plan: EvalPlan, source: Any) -> set[tuple[
 
 
 async def _record_git(project: Project, plan: EvalPlan, writer: RunWriter) -> None:
-    watched = [plan.path] + ([plan.full_dataset.path] if plan.full_dataset.path else [])
+    sources = _result_sources(project, plan)
     try:
-        info = await anyio.to_thread.run_sync(git_info, project.root, watched)
+        info = await anyio.to_thread.run_sync(lambda: git_info(project.root, **sources))
     except Exception:  # a broken git install must not fail the run; it records git: null
         return
     if info is not None:
         writer.manifest = writer.manifest.model_copy(update={"git": info})
         writer.write_manifest()
+
+
+def _result_sources(project: Project, plan: EvalPlan) -> dict[str, list[Path]]:
+    """What a run's results depend on, for run.json's `dirty` (`git_info`'s
+    arguments): the eval, its dataset and gitevals.yaml; the code (the
+    python_path folders, where targets and scorers are imported from, and a
+    command target's folder); and what to leave out of those folders: the runs
+    and the other datasets and evals."""
+    files = [plan.path, plan.full_dataset.path, project.config_path]
+    code = [project.root / folder for folder in project.config.python_path]
+    if isinstance(plan.target, CommandTarget) and plan.target.cwd is not None:
+        code.append(plan.target.cwd)
+    return {"watched": [p for p in files if p is not None], "code": code,
+            "ignored": [project.runs_dir, project.datasets_dir, project.evals_dir]}
 
 
 def _start_manifest(project: Project, plan: EvalPlan) -> RunManifest:

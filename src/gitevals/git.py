@@ -163,14 +163,30 @@ def open_repo(path: Path) -> Repository | None:
         return None
 
 
-def git_info(path: Path, watched: Sequence[Path] = ()) -> GitInfo | None:
-    """HEAD's commit and branch, and which `watched` files have uncommitted changes.
+def git_info(
+    path: Path, watched: Sequence[Path] = (), ignored: Sequence[Path] = (), code: Sequence[Path] = ()
+) -> GitInfo | None:
+    """HEAD's commit and branch, and which files have uncommitted changes: any
+    change under `watched` (files or folders), and under the `code` folders a
+    change to a file git tracks. An untracked file in a code folder is left out:
+    reports, virtualenvs and scratch files there would make every run dirty, and
+    new code is only reached through a tracked file that changed to use it.
+
+    Changes under an `ignored` folder are left out unless a deeper watched or
+    code path holds them: watching the project root as code while ignoring
+    `datasets/` but watching `datasets/qa.yaml` counts edits to that dataset and
+    the code, not to the other datasets. Paths outside the repository are left
+    out (git refuses them).
 
     Every run asks this, so it is one `git status` call (about 10 ms) rather than
     GitPython, whose import alone costs more.
     """
+    top = _work_tree(path)
+    fences = [(Path(p).resolve(), kind) for kind, paths in (("watched", watched), ("code", code), ("ignored", ignored))
+              for p in paths]
+    asked = [p for p, kind in fences if kind != "ignored" and (top is None or _under(p, top))]
     command = ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=all", "-z"]
-    command += ["--", *(str(p.resolve()) for p in watched)]
+    command += ["--", *(f":(literal){p}" for p in asked)]
     try:
         done = subprocess.run(command, cwd=path, capture_output=True, check=False)
     except OSError:  # no git executable
@@ -178,7 +194,7 @@ def git_info(path: Path, watched: Sequence[Path] = ()) -> GitInfo | None:
     if done.returncode != 0:
         return None  # not inside a repository
     commit = branch = None
-    dirty: set[str] = set()
+    changed: dict[str, bool] = {}  # path -> whether git tracks it
     entries = iter(done.stdout.decode("utf-8", errors="replace").split("\0"))
     for entry in entries:
         if entry.startswith("# branch.oid "):
@@ -188,15 +204,38 @@ def git_info(path: Path, watched: Sequence[Path] = ()) -> GitInfo | None:
             head = entry.removeprefix("# branch.head ")
             branch = None if head == "(detached)" else head
         elif entry[:2] in ("1 ", "u "):
-            dirty.add(entry.split(" ", 8 if entry[0] == "1" else 10)[-1])
+            changed[entry.split(" ", 8 if entry[0] == "1" else 10)[-1]] = True
         elif entry[:2] == "2 ":
-            dirty.add(entry.split(" ", 9)[-1])
+            changed[entry.split(" ", 9)[-1]] = True
             next(entries, None)  # the path it was renamed from
         elif entry[:2] == "? ":
-            dirty.add(entry[2:])
-    if not watched:
-        dirty.clear()  # without paths, status lists the whole tree: not what was asked
-    return GitInfo(commit=commit, branch=branch, dirty=bool(dirty), dirty_paths=sorted(dirty))
+            changed[entry[2:]] = False
+    if not asked:
+        changed.clear()  # without paths, status lists the whole tree: not what was asked
+    base = top or Path(path).resolve()
+    dirty = sorted(p for p, tracked in changed.items() if _counts(base / p, tracked, fences))
+    return GitInfo(commit=commit, branch=branch, dirty=bool(dirty), dirty_paths=dirty)
+
+
+_PRECEDENCE = {"ignored": 0, "code": 1, "watched": 2}  # between fences at the same path
+
+
+def _counts(path: Path, tracked: bool, fences: Sequence[tuple[Path, str]]) -> bool:
+    """Whether a change to `path` counts: by the deepest fence holding it."""
+    holding = [(len(folder.parts), _PRECEDENCE[kind], kind) for folder, kind in fences if _under(path, folder)]
+    kind = max(holding, default=(0, 0, "watched"))[2]
+    return kind == "watched" or (kind == "code" and tracked)
+
+
+def _under(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _work_tree(path: Path) -> Path | None:
+    """The nearest folder up from `path` holding `.git` (a folder, or a file in a
+    linked worktree): a few stats instead of asking git."""
+    here = Path(path).resolve()
+    return next((folder for folder in (here, *here.parents) if (folder / ".git").exists()), None)
 
 
 def user_name(path: Path) -> str | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._words import plural
 from .authoring import EditableDataset, item_problems
 from .errors import DataError, Problem
 
@@ -56,14 +57,14 @@ class ImportPlan:
 
     def summary(self) -> str:
         return (f"{len(self.add)} to add, {len(self.update)} to update, {len(self.skipped_existing)} already there, "
-                f"{len(self.problems)} invalid rows")
+                f"{plural(len(self.problems), 'invalid row')}")
 
     def commit_message(self, dataset: str, source_name: str) -> str:
         parts = [f"+{len(self.add)} imported from {source_name}"]
         if self.update:
             parts.append(f"~{len(self.update)} updated")
         if self.problems:
-            parts.append(f"{len(self.problems)} invalid rows skipped")
+            parts.append(f"{plural(len(self.problems), 'invalid row')} skipped")
         return f"dataset {dataset}: " + ", ".join(parts)
 
 

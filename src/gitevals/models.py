@@ -9,7 +9,7 @@ format do not pay for it at start-up.
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 __all__ = [
     "CommandTargetConfig",
@@ -207,13 +207,35 @@ class GateConfig(_Strict):
     """Fail when any scorer's verdict is `regressed` (a drop beyond the tolerance that is significant)."""
 
 
+UnitFloat = Annotated[float, Field(ge=0, le=1, strict=True)]
+"""A number from 0 to 1; `true` or a quoted "0.8" is refused rather than read as a number."""
+
+
 class ThresholdConfig(_Strict):
     """Gates on one scorer's summary; every one given must hold."""
 
-    mean: float | None = Field(default=None, ge=0, le=1)
+    mean: UnitFloat | None = None
     """The lowest acceptable mean score."""
-    pass_rate: float | None = Field(default=None, ge=0, le=1)
+    pass_rate: UnitFloat | None = None
     """The lowest acceptable fraction of passing scores."""
+
+    @model_validator(mode="after")
+    def _gates_something(self) -> "ThresholdConfig":
+        if self.mean is None and self.pass_rate is None:
+            raise ValueError("a threshold needs `mean`, `pass_rate` or both, like {mean: 0.8, pass_rate: 0.9}")
+        return self
+
+
+def _threshold_form(value: Any) -> str:
+    return "ThresholdConfig" if isinstance(value, (dict, ThresholdConfig)) else "float"
+
+
+Threshold = Annotated[
+    Union[Annotated[UnitFloat, Tag("float")], Annotated[ThresholdConfig, Tag("ThresholdConfig")]],
+    Discriminator(_threshold_form),
+]
+"""A mean, or `{mean, pass_rate}`: each value is read as one form only, so a bad
+one gets one error rather than one per form."""
 
 
 # --- gitevals.yaml ------------------------------------------------------------
@@ -356,8 +378,9 @@ class EvalConfig(_Strict):
     max_errors: int | float | str | None = None
     """Stop the run early (exit 1) after more target errors than this: a count
     (`10`), a fraction of all calls (`0.2`) or a percentage (`"20%"`)."""
-    thresholds: dict[str, float | ThresholdConfig] = Field(default_factory=dict)
-    """Gates per scorer: a number is the lowest acceptable mean."""
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    """Gates per scorer name: a number from 0 to 1 is the lowest acceptable
+    mean; `{mean, pass_rate}` sets either or both."""
     gate: GateConfig | None = None
     """Gates on the comparison with the baseline (`gitevals run --baseline REF`)."""
 
@@ -373,9 +396,12 @@ class GitInfo(_Strict):
     branch: str | None
     """The branch checked out; null on a detached HEAD."""
     dirty: bool
-    """Whether the dataset or eval file had uncommitted changes."""
+    """Whether anything the results depend on differed from the commit: the eval
+    file, its dataset, gitevals.yaml, or a tracked file of the code (the
+    `python_path` folders, a command target's folder), leaving out runs, other
+    datasets and evals, and untracked files among the code (reports, virtualenvs)."""
     dirty_paths: list[str] = Field(default_factory=list)
-    """The files among them that had uncommitted changes."""
+    """The files among them that had uncommitted changes, relative to the repository root."""
 
 
 class Versions(_Strict):

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from ._words import gate_text, trial_label
+
 __all__ = ["pytest_addoption", "pytest_collect_file", "pytest_sessionfinish"]
 
 
@@ -91,7 +93,7 @@ class EvalItem(pytest.Item):
         for result in outcome.result.items:
             if result.item.id != self.item_id:
                 continue
-            trial = f" (trial {result.trial})" if result.trial else ""
+            trial = trial_label(result.trial, outcome.manifest.summary.trials if outcome.manifest.summary else 1)
             if result.error is not None:
                 problems.append(f"target error{trial}: {result.error['type']}: {result.error['message']}")
                 continue
@@ -128,5 +130,5 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if failed:
         if reporter is not None:
             for gate in failed:
-                reporter.write_line(f"gitevals gate failed: {gate.scorer} {gate.metric} {gate.actual} < {gate.threshold}")
+                reporter.write_line(f"gitevals gate: {gate_text(gate)}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from ._fs import atomic_write
 from ._gc import paused_gc
+from ._words import plural
 from .errors import DataError, NotFoundError, did_you_mean
 from .models import RunManifest
 
@@ -176,29 +177,65 @@ def list_runs(runs_dir: Path, eval_name: str | None = None) -> list[RunInfo]:
     return sorted(runs, key=lambda r: (r.manifest.started_at, r.id))
 
 
-def find_run(runs_dir: Path, ref: str) -> RunInfo:
-    """A run named by id (or a unique prefix of one), by folder path, by `latest`,
-    or by an eval name (its newest run)."""
+def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
+    """A run named by folder path; by `latest` or `latest~N` (N runs before the
+    newest; of `eval_name` when given); by an eval name (its newest run) or
+    `EVAL~N`; or by its id or a unique start or end of one (`1a2b3c4`, the id's
+    random end, names one run as surely as the whole id)."""
     as_path = Path(ref)
     if (as_path / MANIFEST).is_file():
         return RunInfo(as_path, read_manifest(as_path))
+    if "@" in ref and not ref.startswith("@"):
+        raise NotFoundError(f"{ref!r} names a run in git history (EVAL@REF); this needs one in the working tree",
+                            hint="name a run under runs/; `gitevals runs list` lists them")
     runs = list_runs(runs_dir)
     if not runs:
         raise NotFoundError(f"no runs yet in {runs_dir}", hint="start one with `gitevals run EVAL`")
-    if ref == "latest":
-        return runs[-1]
-    by_eval = [r for r in runs if r.manifest.eval == ref]
+    name, back = _split_back(ref)
+    if name == "latest":
+        pool = [r for r in runs if eval_name is None or r.manifest.eval == eval_name]
+        return _newest(pool, back, ref, eval_name)
+    by_eval = [r for r in runs if r.manifest.eval == name]
     if by_eval:
-        return by_eval[-1]
-    matches = [r for r in runs if r.id.startswith(ref)]
+        return _newest(by_eval, back, ref, name)
+    exact = [r for r in runs if r.id == ref]
+    matches = exact or [r for r in runs if r.id.startswith(ref) or r.id.endswith(ref)]
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
+        evals = sorted({r.manifest.eval for r in matches})
+        shown = ", ".join(f"{r.id} ({r.manifest.eval})" for r in matches[-5:])
+        more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+        listing = f"gitevals runs list {evals[0]}" if len(evals) == 1 else "gitevals runs list"
         raise NotFoundError(
-            f"{ref!r} matches {len(matches)} runs", hint="give more characters of the run id"
+            f"{ref!r} matches {len(matches)} runs: {shown}{more}",
+            hint=f"give more of the run id, or `latest`; see them with `{listing}`",
         )
+    near = did_you_mean(ref, [r.id for r in runs] + sorted({r.manifest.eval for r in runs}))
     raise NotFoundError(
         f"no run {ref!r}",
-        hint=did_you_mean(ref, [r.id for r in runs] + [r.manifest.eval for r in runs])
-        or "list runs with `gitevals runs list`",
+        hint=(near + "; " if near and near.startswith("did you mean") else "")
+        + "name a run by its id (or a unique start or end of it), a run folder, an eval name, "
+        "`latest` or `latest~N`; list them with `gitevals runs list [EVAL]`",
+    )
+
+
+def _split_back(ref: str) -> tuple[str, int]:
+    """`latest~2` -> (`latest`, 2), as git counts back from HEAD; `latest` -> (`latest`, 0)."""
+    name, sep, count = ref.rpartition("~")
+    if sep and name and count.isdigit():
+        return name, int(count)
+    return ref, 0
+
+
+def _newest(runs: list[RunInfo], back: int, ref: str, eval_name: str | None) -> RunInfo:
+    """The newest of `runs` (oldest first), or the one `back` runs before it."""
+    if back < len(runs):
+        return runs[-1 - back]
+    of = f" of eval {eval_name!r}" if eval_name else ""
+    count = f"only {plural(len(runs), 'run')}" if runs else "no runs"
+    raise NotFoundError(
+        f"no run {ref!r}: there {'is' if len(runs) == 1 else 'are'} {count}{of}",
+        hint=f"`{_split_back(ref)[0]}` is the newest run, `{_split_back(ref)[0]}~1` the one before it; "
+        f"list them with `gitevals runs list{' ' + eval_name if eval_name else ''}`",
     )

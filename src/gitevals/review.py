@@ -33,6 +33,7 @@ __all__ = [
     "ONLY",
     "REVIEWS",
     "ReviewSession",
+    "default_reviewer",
     "human_score",
     "item_status",
     "latest_reviews",
@@ -198,25 +199,34 @@ class ReviewSession:
     taken up again continues where the previous one stopped. Every decision is
     a full `ReviewLine` (verdict, score, comment and flag together), appended
     and flushed at once.
+
+    `begun` reopens a walk that began earlier (the web UI opens one per
+    request): the queue is chosen and ordered by the first `begun` reviews, as
+    they stood when the walk began, so that results judged since keep their
+    places and `back` still reaches them. The latest reviews are all shown.
     """
 
     def __init__(self, folder: Path, manifest: RunManifest, records: Sequence[dict[str, Any]],
-                 reviews: Sequence[ReviewLine], reviewer: str | None, only: str = "unreviewed") -> None:
+                 reviews: Sequence[ReviewLine], reviewer: str | None, only: str = "unreviewed",
+                 begun: int | None = None) -> None:
         if only not in ONLY:
             raise GitevalsError(f"unknown --only {only!r}", hint=f"choose one of {', '.join(ONLY)}")
         self.folder = folder
         self.manifest = manifest
         self.reviewer = reviewer
         self.only = only
-        self.latest = latest_reviews(reviews)
+        self.begun = len(reviews) if begun is None else min(max(begun, 0), len(reviews))
         self.written = 0
         ordered = sorted((r for r in records if r.get("error") is None),
                          key=lambda r: (str(r["item_id"]), r.get("trial", 0)))
         self._answered = ordered
         self.skipped_errors = sum(1 for r in records if r.get("error") is not None)
-        self.queue = [r for r in ordered if self._wanted(r)]
-        if only == "unreviewed" and reviews:
-            last = (reviews[-1].item_id, reviews[-1].trial)
+        then = reviews[:self.begun]
+        latest_then = latest_reviews(then)
+        self.queue = [r for r in ordered if self._wanted(r, latest_then.get(_key(r)))]
+        self.latest = latest_reviews(reviews)
+        if only == "unreviewed" and then:
+            last = (then[-1].item_id, then[-1].trial)
             keys = [_key(r) for r in ordered]
             if last in keys:
                 after = keys.index(last)
@@ -226,8 +236,7 @@ class ReviewSession:
         self.position = 0
         self._file: IO[str] | None = None
 
-    def _wanted(self, record: dict[str, Any]) -> bool:
-        review = self.latest.get(_key(record))
+    def _wanted(self, record: dict[str, Any], review: ReviewLine | None) -> bool:
         if self.only == "unreviewed":
             return not _judged(review)
         if self.only == "flagged":
@@ -248,6 +257,15 @@ class ReviewSession:
 
     def advance(self) -> None:
         self.position = min(self.position + 1, len(self.queue))
+
+    def go_to(self, item_id: str, trial: int = 0) -> bool:
+        """Make the result `item_id` x `trial` the current one; False (and no
+        move) when the walk does not visit it."""
+        keys = [_key(r) for r in self.queue]
+        if (item_id, trial) not in keys:
+            return False
+        self.position = keys.index((item_id, trial))
+        return True
 
     def back(self) -> bool:
         """Go to the previous result; False when already at the first."""
@@ -289,6 +307,10 @@ class ReviewSession:
         self._file.flush()
         os.fsync(self._file.fileno())
 
+    def counts(self) -> dict[str, int]:
+        """`review_counts` of the whole run, with every review so far."""
+        return review_counts(self._answered, self.latest.values())
+
     def remaining(self) -> int:
         """Results of the whole run the target answered that no one has judged yet."""
         return sum(1 for r in self._answered if not _judged(self.latest.get(_key(r))))
@@ -320,10 +342,10 @@ def _cut_torn_line(path: Path) -> None:
 
 
 def open_review(runs_dir: Path, run_ref: str, *, only: str = "unreviewed", reviewer: str | None = None,
-                project_root: Path | None = None) -> ReviewSession:
+                project_root: Path | None = None, begun: int | None = None) -> ReviewSession:
     """A review session over the run named by `run_ref` (an id or prefix, a folder,
     an eval name or `latest`); the reviewer defaults to `git config user.name`,
-    then the login name."""
+    then the login name. `begun` reopens a walk (see `ReviewSession`)."""
     if "@" in run_ref and not run_ref.startswith("@") and not Path(run_ref).exists():
         raise GitevalsError(
             f"{run_ref!r} names a run in git history; reviews are written to the run's folder",
@@ -332,7 +354,14 @@ def open_review(runs_dir: Path, run_ref: str, *, only: str = "unreviewed", revie
         )
     info = find_run(runs_dir, run_ref)
     if reviewer is None:
-        from .git import user_name
+        reviewer = default_reviewer(project_root or info.path)
+    return ReviewSession(info.path, info.manifest, read_results(info.path), read_reviews(info.path), reviewer, only,
+                         begun)
 
-        reviewer = user_name(project_root or info.path) or os.environ.get("USER") or os.environ.get("USERNAME")
-    return ReviewSession(info.path, info.manifest, read_results(info.path), read_reviews(info.path), reviewer, only)
+
+def default_reviewer(path: Path) -> str | None:
+    """Who reviews when no one is named: `git config user.name` as seen from
+    `path`, else the login name."""
+    from .git import user_name
+
+    return user_name(path) or os.environ.get("USER") or os.environ.get("USERNAME")

@@ -166,7 +166,7 @@ async def arun_evals(
 
 
 def as_items(data: Iterable[Any] | Dataset) -> list[DatasetItem]:
-    """DatasetItems from a Dataset or from plain mappings (ids assigned by position)."""
+    """DatasetItems from a Dataset or from plain mappings (ids assigned by position: item-1, item-2, ...)."""
     if isinstance(data, Dataset):
         return list(data.items)
     items = []
@@ -175,11 +175,11 @@ def as_items(data: Iterable[Any] | Dataset) -> list[DatasetItem]:
             items.append(raw)
             continue
         if not isinstance(raw, Mapping) or "input" not in raw:
-            raise ValueError(f"data item {index} must be a mapping with an 'input' key")
+            raise ValueError(f"data item #{index + 1} must be a mapping with an 'input' key")
         fields = dict(raw)
         if "ground_truth" in fields:
             fields["expected"] = fields.pop("ground_truth")
-        item_id = str(fields.pop("id", None) or f"item-{index}")
+        item_id = str(fields.pop("id", None) or f"item-{index + 1}")  # counted from 1, as people count
         items.append(make_item(item_id, **fields))
     ids = [item.id for item in items]
     if len(set(ids)) != len(ids):

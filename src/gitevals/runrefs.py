@@ -19,7 +19,7 @@ from .models import RunManifest
 from .project import Project
 from .results import MANIFEST, RESULTS, find_run, list_runs, parse_results, read_manifest, read_results
 
-__all__ = ["LoadedRun", "find_baseline", "load_run", "newest_pair"]
+__all__ = ["LoadedRun", "check_ref", "find_baseline", "load_run", "newest_pair"]
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,14 @@ class LoadedRun:
         return LoadedRun(manifest_with_reviews(self.manifest, records), records, self.source, self.reviews)
 
 
-def load_run(project: Project, ref: str) -> LoadedRun:
-    """The run named by `ref`: an id (or unique prefix), a folder, an eval name
-    (its newest run), `latest`, or `EVAL@REF` (the eval's baseline at a git ref)."""
+def load_run(project: Project, ref: str, eval_name: str | None = None) -> LoadedRun:
+    """The run named by `ref`: an id (or a unique start or end of one), a folder,
+    an eval name (its newest run) or `EVAL~N`, `latest` or `latest~N` (among
+    `eval_name`'s runs when given), or `EVAL@REF` (the eval's baseline at a git ref)."""
     if "@" in ref and not ref.startswith("@"):
-        eval_name, _, git_ref = ref.partition("@")
-        return find_baseline(project, eval_name, git_ref)
-    info = find_run(project.runs_dir, ref)
+        base, _, git_ref = ref.partition("@")
+        return find_baseline(project, base, git_ref)
+    info = find_run(project.runs_dir, ref, eval_name=eval_name)
     return _from_folder(project, info.path, info.manifest)
 
 
@@ -76,6 +77,19 @@ def _from_folder(project: Project, folder: Path, manifest: RunManifest) -> Loade
     from .review import read_reviews
 
     return LoadedRun(manifest, read_results(folder), project.relative(folder), tuple(read_reviews(folder)))
+
+
+def check_ref(project: Project, ref: str) -> str:
+    """The commit sha `ref` names; raises when the project is in no repository or
+    `ref` names no commit. Asked before a run whose end needs it (`--baseline`),
+    so that a typo costs nothing rather than the whole run."""
+    repo = open_repo(project.root)
+    if repo is None:
+        raise NotFoundError("--baseline needs a git repository", hint="run `git init` and commit your evals")
+    try:
+        return repo.resolve(ref)
+    finally:
+        repo.close()
 
 
 def find_baseline(project: Project, eval_name: str, ref: str, exclude: str | None = None) -> LoadedRun:

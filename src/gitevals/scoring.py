@@ -33,7 +33,7 @@ from ._refs import is_ref
 from ._scorefile import SCORES, Key, ScoreFile
 from ._validation import read_model
 from ._yaml import YamlProblem, load_yaml, locate
-from .errors import ConfigError, GitevalsError, NotFoundError, Problem
+from .errors import ConfigError, GitevalsError, NotFoundError, Problem, did_you_mean
 from .models import EvalConfig, RunManifest, ScorerConfig, ScorerSummary, ScoringPass, ThresholdConfig
 from .project import Project
 from .results import MANIFEST, RESULTS, find_run, read_manifest, read_results
@@ -201,7 +201,7 @@ def _resolve_scorers(project: Project, specs: Sequence[Any] | None, eval_name: s
         bound, problems = [], []
         for spec in specs:
             try:
-                bound.append(_given_scorer(project, spec))
+                bound += _given_scorers(project, spec)
             except GitevalsError as exc:
                 problems += exc.problems
         if problems:
@@ -218,6 +218,26 @@ def _resolve_scorers(project: Project, specs: Sequence[Any] | None, eval_name: s
     return bound
 
 
+_GROUPS = {"agent", "workflow", "steps", "trajectory"}
+
+
+def _given_scorers(project: Project, spec: Any) -> list[BoundScorer]:
+    """One scorer, or the scorers of a grouped form as eval files write them
+    (`{trajectory: [tool_call_accuracy]}`, `{steps: {price: [json_valid]}}`),
+    scoped and named as `gitevals run` names them (`trajectory.tool_call_accuracy`)."""
+    parsed = parse_scorer_spec(spec) if isinstance(spec, str) else spec
+    if not (isinstance(parsed, Mapping) and "type" not in parsed and set(parsed) & _GROUPS):
+        return [_given_scorer(project, spec)]
+    try:
+        entries = list(scorer_entries(parsed))
+    except (ValueError, AttributeError, TypeError):
+        raise ConfigError(
+            f"scorer {spec}: not a scorer group",
+            hint="write {agent: [...], trajectory: [...]} or {workflow: [...], steps: {STEP: [...]}, trajectory: [...]}",
+        ) from None
+    return [scoped(_given_scorer(project, inner), scope) for _, inner, scope in entries]
+
+
 def _given_scorer(project: Project, spec: Any) -> BoundScorer:
     label = spec if isinstance(spec, str) else json.dumps(spec, default=str) if isinstance(spec, Mapping) else repr(spec)
     if isinstance(spec, str):
@@ -227,13 +247,16 @@ def _given_scorer(project: Project, spec: Any) -> BoundScorer:
             spec = ScorerConfig.model_validate(spec)
         return resolve_scorer(spec, project.config.scorers)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(map(str, first["loc"]))
-        raise ConfigError(
-            f"scorer {label}: {where + ': ' if where else ''}{first['msg']}",
-            hint="a scorer mapping needs `type:` (a built-in name, a scorer named in gitevals.yaml, "
-            "or module:attr); its other keys are the scorer's options",
-        ) from None
+        from ._validation import error_messages
+
+        groups = [did_you_mean(str(key), _GROUPS) for key in spec if "type" not in spec]
+        near = next((g for g in groups if g and g.startswith("did you mean")), None)
+        generic = ("a scorer mapping needs `type:` (a built-in name, a scorer named in gitevals.yaml, or "
+                   "module:attr), its other keys are the scorer's options; or it groups scorers: {trajectory: [...]}")
+        raise ConfigError(problems=[
+            Problem(f"scorer {label}: {message}", hint=near or (generic if "'type'" in message else hint))
+            for message, hint in error_messages(exc, ScorerConfig)
+        ]) from None
     except GitevalsError as exc:
         raise ConfigError(
             problems=[Problem(f"scorer {label}: {p.message}", p.path, p.line, p.col, p.hint) for p in exc.problems]
@@ -261,9 +284,9 @@ def _eval_scorers(project: Project, name: str) -> list[BoundScorer]:
         try:
             bound.append(scoped(resolve_scorer(spec, project.config.scorers), scope))
         except GitevalsError as exc:
-            line, col = locate(text, ("scorers", *where))
-            problems += [Problem(p.message, p.path or path, p.line if p.path else line,
-                                 p.col if p.path else col, p.hint) for p in exc.problems]
+            for p in exc.problems:
+                line, col = (p.line, p.col) if p.path else locate(text, ("scorers", *where, *p.at))
+                problems.append(Problem(p.message, p.path or path, line, col, p.hint))
     if problems:
         raise ConfigError(problems=problems)
     return bound

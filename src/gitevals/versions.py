@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import _datasetcache
+from ._words import plural
 from .datasets import Dataset, parse_dataset
 from .errors import DataError
 from .git import CommitInfo, Repository, open_repo
@@ -88,7 +89,7 @@ class DatasetHistory:
                 new = self.at(commit.sha, path, name)
                 old = self.at(before, path, name) if before else None
             except DataError as exc:
-                found.append(DatasetVersion(commit, blob, None, f"not a valid dataset ({len(exc.problems)} problems)"))
+                found.append(DatasetVersion(commit, blob, None, f"not a valid dataset ({plural(len(exc.problems), 'problem')})"))
                 continue
             found.append(DatasetVersion(commit, blob, item_changes(old, new)))
         return found

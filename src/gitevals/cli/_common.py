@@ -47,6 +47,25 @@ class GitevalsGroup(click.Group):
             raise
 
 
+RUN_FORMS = (
+    "RUN is a run id or a unique start or end of one (the random end, like 1a2b3c4, is enough), "
+    "a run folder, an eval name (its newest run) or EVAL~N, `latest` or `latest~N` (N runs before the newest), "
+    "or EVAL@REF (the eval's newest run made at a git ref); `gitevals runs list` lists them."
+)
+
+
+class RunRef(click.ParamType):
+    """A RUN argument: missing, it says what a RUN can be, not only that it is missing."""
+
+    name = "run"
+
+    def get_missing_message(self, param: click.Parameter, ctx: click.Context | None) -> str:
+        return RUN_FORMS
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return value
+
+
 def _escape(text: str) -> str:
     from rich.markup import escape
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._words import plural
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -31,7 +33,7 @@ class Tally:
 
     def text(self) -> str:
         review = f", {self.to_review} to review" if self.to_review else ""
-        return f"{self.passed} passed, {self.failed} failed, {self.errors} errors{review}"
+        return f"{self.passed} passed, {self.failed} failed, {plural(self.errors, 'error')}{review}"
 
 
 class PlainProgress:
@@ -109,6 +111,6 @@ class RichProgress:
         self.tally.add(result)
         counts = (
             f"[green]{self.tally.passed} passed[/] [red]{self.tally.failed} failed[/] "
-            f"[yellow]{self.tally.errors} errors[/]"
+            f"[yellow]{plural(self.tally.errors, 'error')}[/]"
         )
         self._progress.update(self._task, advance=1, counts=counts)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ._common import EXIT_FAILED, console, get_project
+from ._common import EXIT_FAILED, RUN_FORMS, console, get_project
 
 FORMATS = ("text", "markdown", "json")
 
@@ -20,7 +20,8 @@ def comparison_options(function):  # type: ignore[no-untyped-def]
         click.option("--alpha", type=click.FloatRange(min=0, max=1, min_open=True), default=0.05, show_default=True,
                      help="Significance level of the paired test."),
         click.option("--fail-on-regression", is_flag=True, help="Exit 1 when any scorer regressed."),
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True),
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+                     help="How to write the comparison: for a terminal, a pull-request comment, or a program."),
         click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the comparison to FILE."),
     ]
     for option in reversed(options):
@@ -28,20 +29,28 @@ def comparison_options(function):  # type: ignore[no-untyped-def]
     return function
 
 
-@click.command()
+@click.command(epilog=RUN_FORMS.replace("RUN is", "A and B are each", 1))
 @click.argument("runs", nargs=-1, metavar="[A] [B]")
 @click.option("--baseline", "baseline_ref", metavar="REF", help="Use as A the newest run of B's eval made at REF or before it.")
-@click.option("--eval", "eval_name", help="Compare runs of this eval (default: the eval of the newest run).")
+@click.option("--eval", "eval_name", metavar="EVAL",
+              help="Compare the two newest runs of EVAL (default: the eval of the newest run).")
 @click.option("--all", "all_items", is_flag=True, help="List every regressed item, not only the first ten.")
 @comparison_options
 @click.pass_context
 def compare(ctx: click.Context, runs: tuple[str, ...], baseline_ref: str | None, eval_name: str | None,
             all_items: bool, **options: object) -> None:
-    """Compare run B with baseline run A, item by item and scorer by scorer.
+    """Compare run B with baseline A: did quality drop, and where?
 
-    A and B are run ids (or prefixes), run folders, eval names (their newest
-    run), `latest`, or EVAL@REF (the eval's newest run at a git ref). With no
-    runs named, the two newest runs of the same eval are compared.
+    Lines items up by id, scorer by scorer, with the dataset changes between
+    the two runs. With no runs named, the two newest runs of the same eval
+    are compared; with one, that run and the newest of its eval.
+
+    \b
+    Examples:
+      gitevals compare
+      gitevals compare latest~1 latest
+      gitevals compare --eval support-qa --format markdown -o comment.md
+      gitevals compare --baseline main --fail-on-regression
     """
     from ..errors import GitevalsError
     from ..runrefs import find_baseline, load_run, newest_pair

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
+from .._words import plural
 from ._common import EXIT_USAGE, console, err_console, get_project
 
 
 @click.group()
 def dataset() -> None:
-    """List, show and validate datasets."""
+    """Create, edit, import, check and inspect datasets."""
 
 
 @dataset.command("list")
@@ -35,7 +36,7 @@ def list_(ctx: click.Context) -> None:
         try:
             data = load_dataset(project.dataset_path(name), name)
         except GitevalsError as exc:
-            table.add_row(escape(name), "[red]invalid[/]", "", f"{len(exc.problems)} problems (gitevals dataset validate {name})")
+            table.add_row(escape(name), "[red]invalid[/]", "", f"{plural(len(exc.problems), 'problem')} (gitevals dataset validate {name})")
             continue
         table.add_row(escape(name), str(len(data.items)), escape(", ".join(data.all_tags())), escape(data.description or ""))
     out.print(table)
@@ -47,7 +48,13 @@ def list_(ctx: click.Context) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the items as JSON lines with their hashes.")
 @click.pass_context
 def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool) -> None:
-    """Show the items of dataset NAME."""
+    """Show the items of dataset NAME.
+
+    \b
+    Examples:
+      gitevals dataset show support-qa --tag billing
+      gitevals dataset show support-qa --json
+    """
     import json
 
     from rich.markup import escape
@@ -63,7 +70,7 @@ def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool) ->
             click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
         return
     out = console()
-    out.print(f"[bold]{escape(data.name)}[/]: {len(data.items)} items" + (f" — {escape(data.description)}" if data.description else ""))
+    out.print(f"[bold]{escape(data.name)}[/]: {plural(len(data.items), 'item')}" + (f" — {escape(data.description)}" if data.description else ""))
     table = Table(show_edge=False, header_style="bold")
     for column in ("id", "input", "expected", "tags"):
         table.add_column(column, overflow="fold")
@@ -78,8 +85,11 @@ def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool) ->
 @click.option("--ids/--no-ids", default=True, help="List the ids of the items each commit changed.")
 @click.pass_context
 def history(ctx: click.Context, name: str, ids: bool) -> None:
-    """The commits that changed dataset NAME, newest first, with the items each
-    added (+), changed (~) and removed (-)."""
+    """List the commits that changed dataset NAME.
+
+    Newest first, each with the ids of the items it added (+), changed (~)
+    and removed (-).
+    """
     from rich.markup import escape
 
     from ..errors import NotFoundError
@@ -118,9 +128,15 @@ def history(ctx: click.Context, name: str, ids: bool) -> None:
 @click.option("--commit", is_flag=True, help="With --fix: commit each fixed file alone.")
 @click.pass_context
 def validate(ctx: click.Context, name: str | None, fix: bool, commit: bool) -> None:
-    """Check dataset NAME (or every dataset): ids, keys and JSON Schemas.
+    """Check dataset NAME, or every dataset, for problems.
 
-    Prints every problem with its file:line:column and exits 2 if there is one.
+    Checks ids, keys and the JSON Schemas; prints every problem with its
+    file:line:column and exits 2 if there is one.
+
+    \b
+    Examples:
+      gitevals dataset validate
+      gitevals dataset validate support-qa --fix --commit
     """
     from ..authoring import EditableDataset
     from ..datasets import load_dataset
@@ -140,7 +156,7 @@ def validate(ctx: click.Context, name: str | None, fix: bool, commit: bool) -> N
                     assigned = editor.fix_ids()
                     if assigned:
                         editor.save()
-                        note["message"] = f"dataset {each}: ids for {len(assigned)} items"
+                        note["message"] = f"dataset {each}: ids for {plural(len(assigned), 'item')}"
                         out.print(f"{each}: new ids {', '.join(assigned)}", markup=False)
             except GitevalsError as exc:
                 failed += 1
@@ -152,7 +168,7 @@ def validate(ctx: click.Context, name: str | None, fix: bool, commit: bool) -> N
             failed += 1
             err.print(str(exc), highlight=False, markup=False)
             continue
-        out.print(f"[green]ok[/] {each}: {len(data.items)} items")
+        out.print(f"[green]ok[/] {each}: {plural(len(data.items), 'item')}")
     if not names:
         out.print(f"no datasets in {project.relative(project.datasets_dir)}/")
     if failed:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .._words import plural
 from ._common import EXIT_USAGE, console, err_console, get_project
 from .dataset import dataset
 
@@ -57,7 +58,12 @@ def versioned(project: Project, path: Path, commit: bool) -> Iterator[dict[str, 
               help="A JSON or YAML file with a JSON Schema every expected value must satisfy.")
 @click.option("--commit", is_flag=True, help=COMMIT_HELP)
 def new(name: str, description: str | None, input_schema: Path | None, expected_schema: Path | None, commit: bool) -> None:
-    """Create an empty dataset NAME in datasets/."""
+    """Create an empty dataset NAME in datasets/.
+
+    \b
+    Example:
+      gitevals dataset new support-qa --description "Customer support questions"
+    """
     from .._validation import read_yaml_file
     from ..authoring import create_dataset
     from ..errors import DataError
@@ -78,7 +84,8 @@ def new(name: str, description: str | None, input_schema: Path | None, expected_
 @click.option("--input", "input_text", help="The input: JSON when it parses as JSON, else text.")
 @click.option("--input-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the input from a file.")
 @click.option("--expected", "expected_text", help="The expected output: JSON when it parses as JSON, else text.")
-@click.option("--expected-file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--expected-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read the expected output from a file.")
 @click.option("--context", "context_text", help="A JSON object of metadata.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
 @click.option("--id", "item_id", help="The item's id (default: made from the input).")
@@ -86,7 +93,16 @@ def new(name: str, description: str | None, input_schema: Path | None, expected_
 def add(name: str, input_text: str | None, input_file: Path | None, expected_text: str | None,
         expected_file: Path | None, context_text: str | None, tags: tuple[str, ...], item_id: str | None,
         commit: bool) -> None:
-    """Add one item to dataset NAME (its comments and layout stay as they are)."""
+    """Add one item to dataset NAME.
+
+    The file's comments and layout stay as they are; the new item's id is
+    made from its input unless --id gives one.
+
+    \b
+    Examples:
+      gitevals dataset add support-qa --input "How long do refunds take?" --expected "5-7 days" --tag billing
+      gitevals dataset add support-qa --input '{"question": "...", "locale": "de"}'
+    """
     from ..authoring import EditableDataset
 
     value = _read_value(input_text, input_file, "input")
@@ -111,7 +127,14 @@ def add(name: str, input_text: str | None, input_file: Path | None, expected_tex
 @click.argument("ids", nargs=-1, required=True)
 @click.option("--commit", is_flag=True, help=COMMIT_HELP)
 def remove(name: str, ids: tuple[str, ...], commit: bool) -> None:
-    """Remove items by id from dataset NAME; their ids are retired, never reused."""
+    """Remove items by id from dataset NAME.
+
+    Their ids are retired: never given to a new item.
+
+    \b
+    Example:
+      gitevals dataset remove support-qa refund-window
+    """
     from ..authoring import EditableDataset
 
     project = get_project()
@@ -141,10 +164,15 @@ def remove(name: str, ids: tuple[str, ...], commit: bool) -> None:
 def import_(name: str, file: Path, fmt: str | None, input_cols: tuple[str, ...], expected_col: str | None,
             id_col: str | None, context_cols: tuple[str, ...], tags: tuple[str, ...], on_conflict: str,
             skip_invalid: bool, dry_run: bool, commit: bool) -> None:
-    """Import FILE (CSV, TSV, JSONL or a JSON array) into dataset NAME, creating it if needed.
+    """Import a CSV, TSV, JSONL or JSON file into dataset NAME.
 
-    Every invalid row is reported with its line number; nothing is written
+    Creates the dataset if needed. Every invalid row is reported with its line number; nothing is written
     when one is invalid, unless --skip-invalid.
+
+    \b
+    Examples:
+      gitevals dataset import support-qa tickets.csv --input-col question --expected-col answer
+      gitevals dataset import support-qa more.jsonl --on-conflict update --dry-run
     """
     from ..authoring import EditableDataset, dataset_file
     from ..errors import NotFoundError
@@ -179,10 +207,17 @@ def import_(name: str, file: Path, fmt: str | None, input_cols: tuple[str, ...],
 
 @dataset.command()
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), required=True, help="The file format to write.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default: stdout).")
 def export(name: str, fmt: str, output: Path | None) -> None:
-    """Write dataset NAME as CSV or JSONL (non-text values as JSON)."""
+    """Write dataset NAME as CSV or JSONL.
+
+    Values that are not text are written as JSON.
+
+    \b
+    Example:
+      gitevals dataset export support-qa --format csv -o support.csv
+    """
     import csv
     import io
 
@@ -206,7 +241,7 @@ def export(name: str, fmt: str, output: Path | None) -> None:
         click.echo(buffer.getvalue(), nl=False)
     else:
         output.write_text(buffer.getvalue(), encoding="utf-8")
-        console().print(f"wrote {len(data.items)} items to {output}", markup=False)
+        console().print(f"wrote {plural(len(data.items), 'item')} to {output}", markup=False)
 
 
 def _csv_cell(value: Any) -> str:

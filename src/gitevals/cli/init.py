@@ -12,8 +12,17 @@ from ._common import console
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path), default=".")
 def init(directory: Path) -> None:
-    """Create a gitevals project in DIR: gitevals.yaml, an example dataset,
-    eval and target, and the JSON Schemas editors use to check the files."""
+    """Create a gitevals project in DIRECTORY (default: here).
+
+    Writes gitevals.yaml, an example dataset, eval and target, and the JSON
+    Schemas editors use to check the files; runs `git init` when DIRECTORY is
+    not in a git repository yet.
+
+    \b
+    Example:
+      gitevals init my-evals && cd my-evals && git add -A && git commit -m "first evals"
+      gitevals run example
+    """
     from ..scaffold import init_project
 
     result = init_project(directory)

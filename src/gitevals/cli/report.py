@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from ._common import get_project
+from ._common import RUN_FORMS, RunRef, get_project
 
 
-@click.command()
-@click.argument("run_ref", metavar="RUN")
+@click.command(epilog=RUN_FORMS)
+@click.argument("run_ref", metavar="RUN", type=RunRef())
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Write a self-contained HTML page to FILE.")
 @click.option("--baseline", "baseline_ref", metavar="REF",
@@ -22,12 +22,17 @@ from ._common import get_project
               help="Significance level of the paired test.")
 def report(run_ref: str, html_path: Path | None, baseline_ref: str | None, include_changed: bool,
            tolerance: float, alpha: float) -> None:
-    """Write a report of RUN: a run id (or prefix), a folder, an eval name, `latest` or EVAL@REF.
+    """Write a run as one self-contained HTML page.
 
     The HTML page holds the summary and gates, score distributions, each
     scorer's mean across the eval's earlier runs in git order, the
     comparison with --baseline, and a filterable table of every item. It
     loads nothing from the network: open it anywhere, attach it to a CI job.
+
+    \b
+    Examples:
+      gitevals report latest --html report.html
+      gitevals report latest --baseline origin/main --html report.html
     """
     if html_path is None:
         raise click.UsageError("choose a format: --html FILE")

@@ -7,19 +7,20 @@ from typing import Any
 
 import click
 
-from ._common import get_project
+from .._words import plural, trial_label
+from ._common import RUN_FORMS, RunRef, get_project
 
 KEYS = "[p]ass  [f]ail  0..1 score  [c]omment  [!] flag  [s]kip  [b]ack  [q]uit"
 _SHOWN = 1500  # characters of one field shown before it is cut
 
 
-@click.command()
-@click.argument("run_ref", metavar="RUN")
+@click.command(epilog=RUN_FORMS)
+@click.argument("run_ref", metavar="RUN", type=RunRef())
 @click.option("--only", type=click.Choice(["unreviewed", "failing", "flagged", "all"]), default="unreviewed",
               show_default=True, help="Which results to visit: not yet judged by a person, failing, flagged, or all.")
 @click.option("--reviewer", metavar="NAME", help="Who is reviewing (default: git config user.name, else $USER).")
 def review(run_ref: str, only: str, reviewer: str | None) -> None:
-    """Review RUN's outputs by hand, one item x trial at a time.
+    """Judge a run's outputs by hand, one result at a time.
 
     Shows each result's input, expected output and output, then reads one
     line: `p` pass, `f` fail, a number from 0 to 1 a score, `c` a comment
@@ -28,6 +29,12 @@ def review(run_ref: str, only: str, reviewer: str | None) -> None:
     appended to reviews.jsonl in the run folder at once; run the command
     again to continue where you stopped. Reviews count as the scorer `human`
     in `runs show`, `compare` and `report`.
+
+    \b
+    Examples:
+      gitevals review latest
+      gitevals review 1a2b3c4 --only failing
+      printf 'p\\nf\\n' | gitevals review latest
     """
     from ..review import open_review
 
@@ -38,16 +45,16 @@ def review(run_ref: str, only: str, reviewer: str | None) -> None:
     if not total:
         click.echo(f"nothing to review in {folder}/ with --only {only}")
         return
-    click.echo(f"reviewing {_count(total, 'result')} of {session.manifest.eval} run {session.manifest.id} "
+    click.echo(f"reviewing {plural(total, 'result')} of {session.manifest.eval} run {session.manifest.id} "
                f"as {session.reviewer or 'unknown'}; decisions go to {folder}/reviews.jsonl")
     if session.skipped_errors:
-        click.echo(f"({session.skipped_errors} results whose target failed are left out: there is no output to judge)")
+        click.echo(f"({plural(session.skipped_errors, 'result')} whose target failed left out: there is no output to judge)")
     try:
         _walk(session)
     finally:
         manifest = session.close()
     left = session.remaining()
-    click.echo(f"\n{_count(session.written, 'decision')} written; {_count(left, 'result')} not judged yet"
+    click.echo(f"\n{plural(session.written, 'decision')} written; {plural(left, 'result')} not judged yet"
                + (f" (continue with: gitevals review {session.manifest.id})" if left else ""))
     human = manifest.summary.scores.get("human") if manifest.summary else None
     if human is not None and human.mean is not None:
@@ -95,10 +102,6 @@ def _walk(session: Any) -> None:
             click.echo(f"  {KEYS}")
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def _ask(label: str) -> str | None:
     """One line from the terminal or a pipe; None at its end (Ctrl-D)."""
     try:
@@ -115,7 +118,8 @@ def _is_score(text: str) -> bool:
 
 
 def _show(session: Any, record: dict[str, Any]) -> None:
-    trial = f" (trial {record['trial']})" if record.get("trial") else ""
+    summary = session.manifest.summary
+    trial = trial_label(record.get("trial"), summary.trials if summary else 1)
     head = f"[{session.position + 1}/{len(session.queue)}] {record['item_id']}{trial}"
     click.echo("\n" + click.style(head, bold=True))
     _field("input", record.get("input"))

@@ -11,16 +11,18 @@ from pathlib import Path
 
 import click
 
-from ._common import EXIT_FAILED, EXIT_INTERRUPTED, console, err_console, get_project, is_interactive
+from .._words import plural
+from ._common import EXIT_FAILED, EXIT_INTERRUPTED, RUN_FORMS, console, err_console, get_project, is_interactive
 from .compare import comparison_options, show_comparison
 
 
-@click.command()
+@click.command(epilog=RUN_FORMS)
 @click.argument("eval_name", metavar="EVAL")
 @click.option("--concurrency", type=click.IntRange(min=1), help="Items run at once (overrides the eval).")
 @click.option("--trials", type=click.IntRange(min=1), help="Runs per item (overrides the eval).")
 @click.option("--tag", "tags", multiple=True, help="Run only items with this tag (repeatable).")
-@click.option("--resume", "resume_ref", metavar="RUN", help="Complete RUN (or `latest`): run only its missing items.")
+@click.option("--resume", "resume_ref", metavar="RUN",
+              help="Complete RUN (`latest` is this eval's newest run): run only its missing items.")
 @click.option("--force", is_flag=True, help="Resume even though the dataset or the eval changed.")
 @click.option("--only-failed", "failed_ref", metavar="RUN", help="Run only the items that failed or errored in RUN.")
 @click.option("--reuse", "reuse_ref", metavar="RUN",
@@ -35,12 +37,19 @@ from .compare import comparison_options, show_comparison
 def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int | None, tags: tuple[str, ...],
         resume_ref: str | None, force: bool, failed_ref: str | None, reuse_ref: str | None, shard: str | None,
         baseline_ref: str | None, junit: Path | None, markdown: Path | None, **compare_options: object) -> None:
-    """Run EVAL (a name in evals/ or a path) and record the results under runs/.
+    """Run an eval and record its results under runs/.
 
-    Exits 1 when a threshold fails, every item errors, the run stops at
+    EVAL is a name in evals/ or the path of an eval file. Exits 1 when a threshold fails, every item errors, the run stops at
     max_errors, or (with --fail-on-regression) the comparison with --baseline
     finds a regression; 2 on a config or data error; 130 when interrupted
     (finished items are kept: complete the run with --resume).
+
+    \b
+    Examples:
+      gitevals run support-qa
+      gitevals run support-qa --tag billing --trials 3
+      gitevals run support-qa --resume latest
+      gitevals run support-qa --baseline origin/main --fail-on-regression --markdown report.md
     """
     import anyio
 
@@ -55,17 +64,30 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     if failed_ref is not None:
         from ..runrefs import load_run
 
-        failed_run = load_run(project, failed_ref)
+        failed_run = load_run(project, failed_ref, eval_name=project.eval_path(eval_name).stem)
         failed_from = failed_run.id
         only_ids = sorted({r["item_id"] for r in failed_run.records if not record_passed(r)})
-    plan = plan_eval(project, eval_name, tags=tags, concurrency=concurrency, trials=trials, shard=_shard(shard),
-                     only_ids=only_ids, only_failed_from=failed_from)
-    resume = find_run(project.runs_dir, eval_name if resume_ref == "latest" else resume_ref).path if resume_ref else None
+    resume = pending = None
+    if resume_ref is not None:  # the run's own items and trials, whatever the eval file selects now
+        from ..evals import missing_pairs, plan_resume
+
+        # `latest` and `latest~N` in --resume, --only-failed and --reuse count this eval's runs only
+        resume = find_run(project.runs_dir, resume_ref, eval_name=project.eval_path(eval_name).stem).path
+        plan = plan_resume(project, eval_name, resume, tags=tags, trials=trials, shard=_shard(shard),
+                           concurrency=concurrency)
+        pending = missing_pairs(plan, resume)
+    else:
+        plan = plan_eval(project, eval_name, tags=tags, concurrency=concurrency, trials=trials,
+                         shard=_shard(shard), only_ids=only_ids, only_failed_from=failed_from)
+    if baseline_ref is not None:  # a ref that names nothing is an error now, not after the whole run
+        from ..runrefs import check_ref
+
+        check_ref(project, baseline_ref)
     reuse = None
     if reuse_ref is not None:
         from ..runrefs import load_run
 
-        reuse = load_run(project, reuse_ref)
+        reuse = load_run(project, reuse_ref, eval_name=plan.name)
     progress: RichProgress | PlainProgress = (
         RichProgress(console(), 0) if is_interactive() else PlainProgress(click.echo, 0)
     )
@@ -83,9 +105,11 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         todo = len(plan.dataset.items) * plan.trials
         left = f", {remaining} of {todo} left to run" if remaining != todo else ""
         progress.echo(
-            f"{plan.name}: {len(plan.dataset.items)} items{trials_text} from dataset "
+            f"{plan.name}: {plural(len(plan.dataset.items), 'item')}{trials_text} from dataset "
             f"{plan.dataset.name}{left}, concurrency {plan.concurrency} -> {folder_holder[0]}/"
         )
+        if pending:
+            progress.echo(f"  resuming: {_pairs_text(pending, plan.trials)}")
 
     def finished(result) -> None:  # type: ignore[no-untyped-def]
         progress.update(result)
@@ -113,8 +137,8 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
 
     console().print(render_run_end(outcome.manifest, failures, folder_holder[0]))
     if progress.tally.to_review:
-        progress.echo(f"{progress.tally.to_review} results have no scorer and need review: "
-                      f"gitevals review {outcome.manifest.id}")
+        waiting = plural(progress.tally.to_review, "result has no scorer and needs", "results have no scorer and need")
+        progress.echo(f"{waiting} review: gitevals review {outcome.manifest.id}")
     summary = outcome.manifest.summary
     failed = not outcome.passed or (summary is not None and summary.completed == 0)
     if outcome.result.stopped:
@@ -161,6 +185,14 @@ def _write_reports(folder: Path, manifest, comparison, junit: Path | None, markd
 
 
 _FAILURES_KEPT = 200
+_PAIRS_SHOWN = 20
+
+
+def _pairs_text(pairs: list[tuple[str, int]], trials: int) -> str:
+    """The item x trial pairs a resumed run runs, the first few by name."""
+    names = [item_id if trials == 1 else f"{item_id} (trial {trial})" for item_id, trial in pairs[:_PAIRS_SHOWN]]
+    more = f" and {len(pairs) - _PAIRS_SHOWN} more" if len(pairs) > _PAIRS_SHOWN else ""
+    return ", ".join(names) + more
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:

@@ -6,12 +6,13 @@ import json
 
 import click
 
-from ._common import console, get_project
+from .._words import plural
+from ._common import RUN_FORMS, RunRef, console, get_project
 
 
 @click.group()
 def runs() -> None:
-    """List and inspect recorded runs."""
+    """List, show and merge recorded runs."""
 
 
 @runs.command("list")
@@ -19,7 +20,12 @@ def runs() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the manifests as JSON lines.")
 @click.pass_context
 def list_(ctx: click.Context, eval_name: str | None, as_json: bool) -> None:
-    """List runs, oldest first (of one EVAL when given)."""
+    """List runs, oldest first (of one EVAL when given).
+
+    \b
+    Example:
+      gitevals runs list support-qa
+    """
     from ..report.text import render_runs
     from ..results import list_runs
 
@@ -36,27 +42,33 @@ def list_(ctx: click.Context, eval_name: str | None, as_json: bool) -> None:
     out.print(render_runs(found))
 
 
-@runs.command()
-@click.argument("run_ref", metavar="RUN")
+@runs.command(epilog=RUN_FORMS)
+@click.argument("run_ref", metavar="RUN", type=RunRef())
 @click.option("--all", "show_all", is_flag=True, help="List every failing item, not only the first ten.")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json and the results as JSON.")
 @click.pass_context
 def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> None:
-    """Show RUN: a run id (or its prefix), a run folder, an eval name (its newest run) or `latest`."""
+    """Show a run's summary, gates and failing items.
+
+    \b
+    Examples:
+      gitevals runs show latest
+      gitevals runs show 1a2b3c4 --all
+      gitevals runs show support-qa@main
+    """
     from ..report.text import render_gates, render_items, render_summary
-    from ..results import find_run, read_results
-    from ..review import apply_reviews, manifest_with_reviews, read_reviews, review_counts
+    from ..review import apply_reviews, manifest_with_reviews, review_counts
+    from ..runrefs import load_run
 
     project = get_project()
-    info = find_run(project.runs_dir, run_ref)
-    records = read_results(info.path)
-    reviews = read_reviews(info.path)
+    found = load_run(project, run_ref)  # from the working tree, or (EVAL@REF) from git history
+    records, reviews = found.records, list(found.reviews)
     if as_json:
-        click.echo(json.dumps({"manifest": info.manifest.model_dump(mode="json"), "results": records,
+        click.echo(json.dumps({"manifest": found.manifest.model_dump(mode="json"), "results": records,
                                "reviews": [r.model_dump(mode="json") for r in reviews]}, indent=2))
         return
     records = apply_reviews(records, reviews)  # human reviews count as the scorer `human`
-    m = manifest_with_reviews(info.manifest, records) if reviews else info.manifest
+    m = manifest_with_reviews(found.manifest, records) if reviews else found.manifest
     out = console()
     git = "outside git"
     if m.git is not None:
@@ -65,34 +77,41 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
             git += f" (uncommitted changes: {', '.join(m.git.dirty_paths)})"
     out.print(f"[bold]{m.id}[/]  eval [bold]{m.eval}[/]  dataset {m.dataset}  status {m.status}")
     out.print(f"started {m.started_at}, {git}")
-    out.print(f"folder {project.relative(info.path)}/")
+    folder = project.root / found.source  # the source is relative, absolute, or `<commit>:<path>` in git history
+    where = f"folder {project.relative(folder)}/" if folder.is_dir() else f"read from git history: {found.source}"
+    out.print(where, markup=False)
     if m.summary is not None:
         out.print(render_summary(m.summary))
     else:
-        out.print(f"{len(records)} results recorded so far")
+        out.print(f"{plural(len(records), 'result')} recorded so far")
     if m.gates:
         out.print(render_gates(m.gates))
     counts = review_counts(records, reviews)
     if reviews:
-        out.print(f"reviewed by hand: {counts['reviewed']} of {counts['reviewable']} results"
+        out.print(f"reviewed by hand: {counts['reviewed']} of {plural(counts['reviewable'], 'result')}"
                   + (f", {counts['flagged']} flagged" if counts["flagged"] else ""), markup=False)
     if counts["needs_review"]:
         waiting = counts["needs_review"]
-        out.print(f"{waiting} result{' needs' if waiting == 1 else 's need'} review (no scorer judged them): "
+        out.print(f"{plural(waiting, 'result needs', 'results need')} review (no scorer judged them): "
                   f"gitevals review {m.id}", markup=False)
-    failing = render_items(records, limit=None if show_all else 10, more_hint="add --all to list them all")
+    failing = render_items(records, limit=None if show_all else 10, more_hint="add --all to list them all",
+                           trials=m.summary.trials if m.summary else 1)
     if failing.plain:
         out.print("[bold]Failing items[/]")
         out.print(failing)
 
 
-@runs.command()
-@click.argument("run_refs", nargs=-1, required=True, metavar="RUN...")
+@runs.command(epilog=RUN_FORMS)
+@click.argument("run_refs", nargs=-1, required=True, metavar="RUN...", type=RunRef())
 @click.pass_context
 def merge(ctx: click.Context, run_refs: tuple[str, ...]) -> None:
-    """Join the shards of one run (`gitevals run EVAL --shard I/N`) into one run.
+    """Join the shards of one run (`run --shard I/N`) into one run.
 
     Exits 1 when the merged run fails a threshold of its eval.
+
+    \b
+    Example:
+      gitevals runs merge $(ls -d runs/nightly/*/)
     """
     from ..merging import merge_runs
     from ..report.text import render_gates, render_summary
@@ -100,7 +119,7 @@ def merge(ctx: click.Context, run_refs: tuple[str, ...]) -> None:
     project = get_project()
     folder, manifest = merge_runs(project, run_refs)
     out = console()
-    out.print(f"merged {len(run_refs)} shards into {project.relative(folder)}/", markup=False)
+    out.print(f"merged {plural(len(run_refs), 'shard')} into {project.relative(folder)}/", markup=False)
     if manifest.summary is not None:
         out.print(render_summary(manifest.summary))
     if manifest.gates:

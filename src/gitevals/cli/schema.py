@@ -14,7 +14,16 @@ from ._common import EXIT_FAILED
 @click.option("--check", "check_dir", type=click.Path(file_okay=False, path_type=Path), help="Exit 1 if the files in DIR are stale.")
 @click.argument("name", required=False)
 def schema(write_dir: Path | None, check_dir: Path | None, name: str | None) -> None:
-    """Print the JSON Schema of NAME (project, dataset, eval, run, result, review), or write or check them all."""
+    """Print, write or check the JSON Schemas of the file formats.
+
+    NAME is one of project, dataset, eval, run, result, review (default: all).
+
+    \b
+    Examples:
+      gitevals schema eval
+      gitevals schema --write schemas
+      gitevals schema --check schemas
+    """
     import json
 
     from ..schemas import generate_schemas, stale_schemas, write_schemas

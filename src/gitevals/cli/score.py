@@ -9,13 +9,14 @@ from typing import Any
 
 import click
 
-from ._common import EXIT_INTERRUPTED, console, get_project
+from .._words import plural
+from ._common import EXIT_INTERRUPTED, RUN_FORMS, RunRef, console, get_project
 
 _PROGRESS_FROM = 50  # passes shorter than this print no progress lines
 
 
-@click.command()
-@click.argument("run_ref", metavar="RUN")
+@click.command(epilog=RUN_FORMS)
+@click.argument("run_ref", metavar="RUN", type=RunRef())
 @click.option("--scorer", "scorers", multiple=True, metavar="SPEC",
               help="A scorer to apply (repeatable): a built-in name, module:attr, or a mapping such as "
               "'{type: contains, value: days}'. Default: the eval file's scorers.")
@@ -29,14 +30,21 @@ _PROGRESS_FROM = 50  # passes shorter than this print no progress lines
 @click.pass_context
 def score(ctx: click.Context, run_ref: str, scorers: tuple[str, ...], eval_name: str | None, only_missing: bool,
           replace: bool, concurrency: int) -> None:
-    """Apply scorers to the outputs RUN stored, without calling the target.
+    """Apply scorers to a run's stored outputs (no target calls).
 
-    RUN is a run id (or a prefix), a run folder, an eval name (its newest
-    run), `latest`, or EVAL@REF for a run that may exist only in git history
-    (it is then copied into runs/ in the working tree and scored there).
     Scores are added to the run; a scorer the run already has is refused
-    unless --only-missing or --replace. Exits 2 on a usage or config error,
-    130 when interrupted (repeat with --only-missing to finish).
+    unless --only-missing or --replace. A run found only in git history
+    (EVAL@REF) is copied into runs/ and scored there. Scorers are named as
+    in `gitevals run` output: `trajectory.<name>` and `steps.<step>.<name>`
+    for the grouped forms. Exits 2 on a usage or config error, 130 when
+    interrupted (repeat with --only-missing to finish).
+
+    \b
+    Examples:
+      gitevals score latest --scorer exact_match
+      gitevals score latest --scorer '{type: contains, name: says-days, value: days}'
+      gitevals score latest --scorer '{trajectory: [tool_call_accuracy]}'
+      gitevals score support-qa@main --only-missing
     """
     import anyio
 
@@ -54,7 +62,7 @@ def score(ctx: click.Context, run_ref: str, scorers: tuple[str, ...], eval_name:
         folder = project.relative(plan.path)
         if plan.copied_from:
             out.print(f"copied {plan.copied_from} from git history to {folder}/", markup=False)
-        parts = [f"{plan.to_score} scores to compute"]
+        parts = [f"{plural(plan.to_score, 'score')} to compute"]
         if plan.reused:
             parts.append(f"{plan.reused} from an interrupted pass")
         if plan.kept:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from .._words import gate_parts, plural, trial_label
 from ..compare import Comparison
 from ..models import GateResult, RunManifest
 from ..review import HUMAN, item_status
@@ -164,7 +165,7 @@ def _summary(m: RunManifest, records: Sequence[dict[str, Any]]) -> str:
     parts = ['<section id="summary"><h2>Summary</h2>']
     s = m.summary
     if s is None:
-        parts.append(f"<p>{len(records)} results recorded so far; the run has no summary yet.</p>")
+        parts.append(f"<p>{plural(len(records), 'result')} recorded so far; the run has no summary yet.</p>")
     else:
         trials = s.trials > 1
         head = ["scorer", "mean", "± stderr", "pass rate", "n", "errors", "skipped"]
@@ -180,14 +181,14 @@ def _summary(m: RunManifest, records: Sequence[dict[str, Any]]) -> str:
             parts.append(f'<tr data-scorer="{_e(name)}"><td>{_e(name)}</td>'
                          + "".join(f'<td class="num">{_e(c)}</td>' for c in cells) + "</tr>")
         parts.append("</tbody></table>")
-        line = (f"{s.total_items} items" + (f" x {s.trials} trials" if trials else "")
-                + f": {s.completed} completed, {s.errors} target errors, {s.duration_s:.2f} s")
+        line = (plural(s.total_items, "item") + (f" x {s.trials} trials" if trials else "")
+                + f": {s.completed} completed, {plural(s.errors, 'target error')}, {s.duration_s:.2f} s")
         if s.usage:
             line += "; usage " + ", ".join(f"{k} {v:g}" for k, v in s.usage.items())
         parts.append(f"<p>{_e(line)}</p>")
     waiting = sum(1 for r in records if item_status(r) == "needs_review")
     if waiting:
-        parts.append(f'<p class="needs_review">{waiting} results need review: no scorer judged them '
+        parts.append(f'<p class="needs_review">{plural(waiting, "result needs", "results need")} review: no scorer judged them '
                      f"(<code>gitevals review {_e(m.id)}</code>).</p>")
     parts.append(_gates(m.gates))
     parts.append("</section>")
@@ -198,14 +199,10 @@ def _gates(gates: Sequence[GateResult]) -> str:
     if not gates:
         return ""
     lines = []
-    for g in gates:
-        mark = "pass" if g.passed else "fail"
-        if g.metric in ("regressed_items", "regression"):
-            text = f"{g.scorer} {g.metric} {g.actual:g} <= {g.threshold:g}"
-        else:
-            actual = "no scores" if g.actual is None else f"{g.actual:.3f}"
-            text = f"{g.scorer} {g.metric} {actual} >= {g.threshold:g}"
-        lines.append(f'<li><span class="badge {mark}">{mark.upper()}</span> {_e(text)}</li>')
+    for g in gates:  # the words of the terminal's gate lines
+        mark, subject, detail = gate_parts(g.scorer, g.metric, g.threshold, g.actual, g.passed)
+        lines.append(f'<li><span class="badge {"pass" if g.passed else "fail"}">{mark}</span> '
+                     f"<code>{_e(subject)}</code> {_e(detail)}</li>")
     return f'<div id="gates"><h3>Gates</h3><ul>{"".join(lines)}</ul></div>'
 
 
@@ -265,7 +262,7 @@ def _history(m: RunManifest, history: Sequence[RunManifest]) -> str:
         for name in run.summary.scores if run.summary else {}:
             if name not in names:
                 names.append(name)
-    intro = (f"<p>Mean score of each scorer over the {len(runs)} runs of {_e(m.eval)} up to this one, "
+    intro = (f"<p>Mean score of each scorer over the {plural(len(runs), 'run')} of {_e(m.eval)} up to this one, "
              "in git history order (this run last).</p>")
     if not names:
         return f'<section id="history"><h2>History</h2>{intro}<p>No scores.</p></section>'
@@ -304,7 +301,7 @@ def _line_chart(name: str, runs: Sequence[RunManifest], current: str) -> str:
             label = (run.git.commit or "")[:8] if run.git and run.git.commit else run.started_at[:10]
             parts.append(f'<text x="{x:.1f}" y="{height - 14}" text-anchor="middle">{_e(label)}</text>')
     parts.append("</svg>")
-    caption = f"{len(points)} runs with a score" + ("" if points else " (none yet)")
+    caption = f"{plural(len(points), 'run')} with a score" + ("" if points else " (none yet)")
     return f'<figure class="history"><h3>{_e(name)}</h3>{"".join(parts)}<figcaption>{_e(caption)}</figcaption></figure>'
 
 
@@ -370,17 +367,19 @@ def _items(records: Sequence[dict[str, Any]], limit: int) -> str:
              + "".join(f'<option value="{v}">{_e(label)}</option>' for v, label in options)
              + '</select><span id="shown" class="muted"></span></div>']
     if left_out:
-        parts.append(f'<p class="muted">{left_out} passing results are left out of this page.</p>')
+        parts.append(f'<p class="muted">{plural(left_out, "passing result is", "passing results are")} left out of this page.</p>')
     parts.append('<table id="items"><thead><tr><th>item</th><th>status</th><th>input</th><th>expected</th>'
                  "<th>output</th><th>scores</th></tr></thead><tbody>")
+    trials = 1 + max((r.get("trial") or 0 for r in records), default=0)
     for record, status in rows:
-        parts.append(_item_row(record, status))
+        parts.append(_item_row(record, status, trials))
     parts.append("</tbody></table></section>")
     return "".join(parts)
 
 
-def _item_row(record: dict[str, Any], status: str) -> str:
-    trial = f'<div class="muted">trial {record["trial"]}</div>' if record.get("trial") else ""
+def _item_row(record: dict[str, Any], status: str, trials: int) -> str:
+    label = trial_label(record.get("trial"), trials).strip(" ()")  # `trial 2 of 3`: counted from 1
+    trial = f'<div class="muted">{_e(label)}</div>' if label else ""
     error = record.get("error")
     if error is not None:
         output = f'<div class="errored">{_e(error.get("type", "error"))}: </div>{_pre(error.get("message", ""))}'

@@ -20,7 +20,8 @@ def _text(value: Any) -> str:
 
 
 def _case(manifest: RunManifest, record: Mapping[str, Any], trials: int) -> ET.Element:
-    name = str(record["item_id"]) + (f" [trial {record['trial']}]" if trials > 1 else "")
+    # trials counted from 1, as every other output counts them
+    name = str(record["item_id"]) + (f" [trial {record.get('trial', 0) + 1}]" if trials > 1 else "")
     case = ET.Element("testcase", classname=f"gitevals.{manifest.eval}", name=name,
                       time=f"{(record.get('latency_ms') or 0) / 1000:.3f}")
     error = record.get("error")

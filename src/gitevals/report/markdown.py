@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._words import gate_parts, plural, trial_label
 from ..compare import Comparison
 from ..models import RunManifest
 from .comparison import comparison_markdown
@@ -31,19 +32,21 @@ def run_markdown(manifest: RunManifest, records: Sequence[dict[str, Any]], compa
             stderr = "-" if s.stderr is None else f"{s.stderr:.3f}"
             rate = "-" if s.pass_rate is None else f"{s.pass_rate:.0%}"
             lines.append(f"| {name} | {mean} | {stderr} | {rate} | {s.n} | {s.errors or ''} |")
-        lines += ["", f"{summary.total_items} items, {summary.completed} completed, {summary.errors} target errors.", ""]
+        lines += ["", f"{plural(summary.total_items, 'item')}, {summary.completed} completed, "
+                      f"{plural(summary.errors, 'target error')}.", ""]
     if manifest.gates:
         lines += ["**Gates**", ""]
-        for gate in manifest.gates:
-            actual = "no scores" if gate.actual is None else f"{gate.actual:g}"
-            relation = "<=" if gate.metric in ("regressed_items", "regression") else ">="
-            lines.append(f"- {'✅' if gate.passed else '❌'} {gate.scorer} {gate.metric} {actual} {relation} {gate.threshold:g}")
+        for gate in manifest.gates:  # the words of the terminal's gate lines
+            mark, subject, detail = gate_parts(gate.scorer, gate.metric, gate.threshold, gate.actual, gate.passed)
+            lines.append(f"- {'✅' if gate.passed else '❌'} **{mark}** `{subject}` {detail}")
         lines.append("")
     if comparison is not None:
         lines += [comparison_markdown(comparison).replace("### gitevals:", "### Compared with the baseline:", 1), ""]
     failing = sorted((r for r in records if not record_passed(r)), key=lambda r: (str(r["item_id"]), r.get("trial", 0)))
     if failing:
-        lines += [f"<details><summary>{len(failing)} failing items</summary>", "",
+        trials = summary.trials if summary else 1
+        noun = "failing item" if trials == 1 else "failing result"  # with trials, one per item x trial
+        lines += [f"<details><summary>{plural(len(failing), noun)}</summary>", "",
                   "| item | why | input | output |", "|---|---|---|---|"]
         for record in failing[:200]:
             if record.get("error"):
@@ -51,6 +54,7 @@ def run_markdown(manifest: RunManifest, records: Sequence[dict[str, Any]], compa
             else:
                 why = "; ".join(f"{n} {s.get('value')}" for n, s in record.get("scores", {}).items()
                                 if not (s.get("passed") or s.get("skipped")))
-            lines.append(f"| `{record['item_id']}` | {_cell(why, 120)} | {_cell(record.get('input'))} | {_cell(record.get('output'))} |")
+            item = f"`{record['item_id']}`{trial_label(record.get('trial'), trials)}"
+            lines.append(f"| {item} | {_cell(why, 120)} | {_cell(record.get('input'))} | {_cell(record.get('output'))} |")
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"

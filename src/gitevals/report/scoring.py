@@ -9,6 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from .._words import plural
+
 __all__ = ["render_scoring"]
 
 
@@ -33,14 +35,14 @@ def render_scoring(outcome: Any, folder: str) -> RenderableType:
             str(s.errors) if s.errors else "",
             str(s.skipped) if s.skipped else "",
         )
-    counts = f"{done.scored} scores added"
+    counts = f"{plural(done.scored, 'score')} added"
     if done.replaced:
-        counts = f"{done.scored} scores added or replaced ({', '.join(done.replaced)}; old values kept in history)"
+        counts = f"{plural(done.scored, 'score')} added or replaced ({', '.join(done.replaced)}; old values kept in history)"
     extra = [
-        f"{done.errors} scorer errors" if done.errors else "",
+        plural(done.errors, "scorer error") if done.errors else "",
         f"{done.reused} from an interrupted pass" if done.reused else "",
         f"{done.kept} kept" if done.kept else "",
-        f"{done.target_errors} target errors not scored" if done.target_errors else "",
+        f"{plural(done.target_errors, 'target error')} not scored" if done.target_errors else "",
     ]
     line = ", ".join([counts, *(e for e in extra if e)])
     return Group(table, Text(line), Text(f"results: {folder}/"))

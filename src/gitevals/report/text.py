@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from .._words import gate_parts, plural, trial_label
 from ..models import GateResult, RunManifest, Summary
 from ..results import record_passed
 
@@ -42,7 +43,7 @@ def trajectory_summary(steps: list[dict[str, Any]], shown: int = 8) -> str:
     walk(steps)
     names = [str(s.get("name") or s.get("type") or "?") + (" (error)" if s.get("error") else "") for s in flat]
     more = f" -> ... {len(names) - shown} more" if len(names) > shown else ""
-    return f"{len(flat)} step{'s' if len(flat) != 1 else ''}: " + " -> ".join(names[:shown]) + more
+    return f"{plural(len(flat), 'step')}: " + " -> ".join(names[:shown]) + more
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -70,8 +71,8 @@ def render_summary(summary: Summary) -> RenderableType:
         )
     trials = f" x {summary.trials} trials" if summary.trials > 1 else ""
     line = (
-        f"{summary.total_items} items{trials}: {summary.completed} completed, "
-        f"{summary.errors} target errors, {summary.duration_s:.2f} s"
+        f"{plural(summary.total_items, 'item')}{trials}: {summary.completed} completed, "
+        f"{plural(summary.errors, 'target error')}, {summary.duration_s:.2f} s"
     )
     parts: list[RenderableType] = [Text(line)]
     if summary.scores:
@@ -80,26 +81,24 @@ def render_summary(summary: Summary) -> RenderableType:
 
 
 def render_gates(gates: Sequence[GateResult]) -> RenderableType:
+    """One line per gate, `FAIL  exact_match  mean 0.50, needs >= 0.70`, as `_words.gate_parts` words it."""
     lines = []
     for gate in gates:
-        mark = "[green]PASS[/]" if gate.passed else "[red]FAIL[/]"
-        if gate.metric in ("regressed_items", "regression"):
-            lines.append(f"{mark} {escape(gate.scorer)} {gate.metric} {gate.actual:g} <= {gate.threshold:g}")
-            continue
-        actual = "no scores" if gate.actual is None else f"{gate.actual:.3f}"
-        lines.append(f"{mark} {escape(gate.scorer)} {gate.metric} {actual} >= {gate.threshold:g}")
+        mark, subject, detail = gate_parts(gate.scorer, gate.metric, gate.threshold, gate.actual, gate.passed)
+        colour = "green" if gate.passed else "bold red"
+        lines.append(f"[{colour}]{mark}[/]  {escape(subject)}  {escape(detail)}")
     return Text.from_markup("\n".join(lines))
 
 
 def render_items(
-    records: Iterable[dict[str, Any]], limit: int | None = _FAILURES_SHOWN, more_hint: str = ""
+    records: Iterable[dict[str, Any]], limit: int | None = _FAILURES_SHOWN, more_hint: str = "", trials: int = 1
 ) -> RenderableType:
-    """Errored and failing records, by item id, with the scorers that failed and why."""
+    """Errored and failing records, by item id (and trial, counted from 1, when the run has several),
+    with the scorers that failed and why."""
     lines = []
     bad = sorted((r for r in records if not record_passed(r)), key=lambda r: (r["item_id"], r.get("trial", 0)))
     for record in bad[:limit] if limit else bad:
-        trial = f" (trial {record['trial']})" if record.get("trial") else ""
-        head = f"[bold]{escape(record['item_id'])}[/]{trial}"
+        head = f"[bold]{escape(record['item_id'])}[/]{trial_label(record.get('trial'), trials)}"
         error = record.get("error")
         if error is not None:
             lines.append(f"{head} [yellow]error[/] {escape(error['type'])}: {escape(short(error['message'], 100))}")
@@ -122,7 +121,8 @@ def render_run_end(manifest: RunManifest, failures: Sequence[dict[str, Any]], fo
     parts: list[RenderableType] = []
     if failures:
         hint = f"all of them: gitevals runs show {manifest.id} --all"
-        parts += [Text("Failing items", style="bold"), render_items(failures, more_hint=hint), Text("")]
+        trials = manifest.summary.trials if manifest.summary else 1
+        parts += [Text("Failing items", style="bold"), render_items(failures, more_hint=hint, trials=trials), Text("")]
     if manifest.summary is not None:
         parts.append(render_summary(manifest.summary))
     if manifest.gates:
@@ -132,8 +132,10 @@ def render_run_end(manifest: RunManifest, failures: Sequence[dict[str, Any]], fo
 
 
 def render_runs(runs: Sequence[Any]) -> RenderableType:
-    """A table of runs: id, eval, status, items, errors, mean per scorer, commit."""
+    """A table of runs: id, eval, status, items, errors, mean per scorer, commit;
+    a `*` after the commit, explained under the table, marks uncommitted changes."""
     table = Table(show_edge=False, header_style="bold")
+    dirty = False
     for column in ("run", "eval", "status", "items", "errors", "scores", "commit"):
         table.add_column(column)
     for info in runs:
@@ -143,6 +145,7 @@ def render_runs(runs: Sequence[Any]) -> RenderableType:
         commit = "-"
         if m.git is not None and m.git.commit:
             commit = m.git.commit[:8] + ("*" if m.git.dirty else "")
+            dirty = dirty or m.git.dirty
         table.add_row(
             m.id,
             escape(m.eval),
@@ -152,4 +155,7 @@ def render_runs(runs: Sequence[Any]) -> RenderableType:
             scores or "-",
             commit,
         )
-    return table
+    if not dirty:
+        return table
+    legend = "* made with uncommitted changes to what the run depends on (`gitevals runs show RUN` lists them)"
+    return Group(table, Text(legend, style="dim"))

@@ -152,6 +152,8 @@ def _number(value: Any, what: str) -> float:
 def numeric_close(*, tolerance: float = 0.0, rel_tolerance: float = 0.0) -> ScoreFn:
     """1 when the output's number is within `tolerance` (absolute) or
     `rel_tolerance` (a fraction of `expected`) of `expected`."""
+    if tolerance < 0 or rel_tolerance < 0:
+        raise ScorerError("tolerance and rel_tolerance must not be negative")
 
     def score(sample: ScorerInput) -> Score:
         want = _number(_need_expected(sample, "numeric_close"), "expected")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import inspect
+import typing
 from collections.abc import Mapping
 from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from .._refs import import_ref, is_ref
 from ..errors import ConfigError, did_you_mean
@@ -79,6 +82,7 @@ def _build(factory: Any, options: dict[str, Any], kind: str) -> Any:
                 f"scorer {kind!r} has no option {unknown[0]!r}",
                 hint=did_you_mean(unknown[0], [p for p in params if p != "self"])
                 or f"{kind!r} takes no options",
+                at=(unknown[0],),
             )
         missing = [
             p.name for p in params.values()
@@ -89,9 +93,47 @@ def _build(factory: Any, options: dict[str, Any], kind: str) -> Any:
                 f"scorer {kind!r} needs the option {missing[0]!r}",
                 hint=f"write it as a mapping: {{type: {kind}, {missing[0]}: ...}}",
             )
+    options = _checked_types(factory, params, options, kind)
     try:
         return factory(**options)
     except ScorerError as exc:
         raise ConfigError(f"scorer {kind!r}: {exc}") from None
     except TypeError as exc:
         raise ConfigError(f"scorer {kind!r} options: {exc}") from None
+
+
+def _checked_types(
+    factory: Any, params: Mapping[str, inspect.Parameter], options: dict[str, Any], kind: str
+) -> dict[str, Any]:
+    """The options, each checked against (and converted to) the type the factory
+    declares for it, so that a wrong one is an error in the config now rather
+    than an error on every item later; `"0.1"` becomes 0.1, a path a Path."""
+    try:
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory, include_extras=True)
+    except Exception:  # annotations that do not resolve: the factory checks its own options
+        return options
+    checked = dict(options)
+    for key, value in options.items():
+        if key not in hints:
+            continue
+        try:
+            adapter: TypeAdapter[Any] = TypeAdapter(hints[key])
+        except Exception:  # a type pydantic cannot check
+            continue
+        try:
+            checked[key] = adapter.validate_python(value)
+        except ValidationError as exc:
+            expected = _type_text(params[key].annotation if key in params else hints[key])
+            raise ConfigError(
+                f"scorer {kind!r}: option {key!r} must be {expected}, not {value!r}",
+                hint=exc.errors()[0]["msg"],
+                at=(key,),
+            ) from None
+    return checked
+
+
+def _type_text(annotation: Any) -> str:
+    """An annotation as its source reads (`float`, `str | list[str] | None`)."""
+    if isinstance(annotation, str):
+        return annotation
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")

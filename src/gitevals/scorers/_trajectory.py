@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from .._words import plural
 from ._base import NotApplicable, Score, ScorerError, ScorerInput
 
 __all__ = ["tool_call_accuracy", "trajectory", "trajectory_accuracy"]
@@ -90,7 +91,7 @@ class _Matcher:
             notes = [f"step {i + 1}: expected {_label(e)}, got {_label(a)}"
                      for i, (e, a) in enumerate(zip(expected, actual, strict=False)) if self.match(e, a) < 1]
             if len(actual) != len(expected):
-                notes.append(f"expected {len(expected)} steps, got {len(actual)}")
+                notes.append(f"expected {plural(len(expected), 'step')}, got {len(actual)}")
             return total / max(len(expected), len(actual)), notes
         pairs = self._in_order(expected, actual) if self.ordering == "relaxed" else self._any_order(expected, actual)
         total = sum(score for _, _, score in pairs)
@@ -166,11 +167,12 @@ def _repeat_factor(expected: Sequence[Step], actual: Sequence[Step]) -> tuple[fl
     repeats = sum(max(0, n - max(1, wanted[name])) for name, n in Counter(_label(s) for s in actual).items())
     if not repeats:
         return 1.0, []
-    return len(expected) / (len(expected) + repeats), [f"{repeats} repeated steps"]
+    return len(expected) / (len(expected) + repeats), [plural(repeats, "repeated step")]
 
 
 def trajectory_accuracy(*, ordering: str = "relaxed", compare_args: bool = False, repeated: str = "allow") -> Callable[[ScorerInput], Score]:
     """How closely the steps taken follow `expected_trajectory.steps` (see the module docstring)."""
+    _check_ordering(ordering)
     if repeated not in ("allow", "penalize"):
         raise ScorerError("repeated must be allow or penalize")
 
@@ -212,6 +214,12 @@ def tool_call_accuracy(*, tool: str | None = None, args: Mapping[str, Any] | Non
     return score
 
 
+def _check_ordering(ordering: str) -> None:
+    """At load time: the matcher checks it only when an item is scored."""
+    if ordering not in _ORDERINGS:
+        raise ScorerError(f"unknown ordering {ordering!r}; use {', '.join(_ORDERINGS)}")
+
+
 def _sequence_in(names: Sequence[str], sequence: Sequence[str]) -> bool:
     n = len(sequence)
     return any(list(names[i:i + n]) == list(sequence) for i in range(len(names) - n + 1))
@@ -228,6 +236,7 @@ def trajectory(
     max_retries_per_tool: int | None = None,
 ) -> Callable[[ScorerInput], Score]:
     """Path, budgets, forbidden tools and tool failures in one score (see the module docstring)."""
+    _check_ordering(ordering)
 
     def score(sample: ScorerInput) -> Score:
         want = _expectation(sample, {
@@ -263,7 +272,7 @@ def trajectory(
         excess = sum(max(0, n - allowed) for n in failures.values())
         if excess and calls:
             value *= max(0.0, 1 - excess / len(calls))
-            notes.append(f"{excess} tool failures beyond tolerance ({', '.join(f'{k} x{v}' for k, v in failures.items())})")
+            notes.append(f"{plural(excess, 'tool failure')} beyond tolerance ({', '.join(f'{k} x{v}' for k, v in failures.items())})")
         return Score(round(value, 6), "; ".join(notes) or None)
 
     return score

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import anyio
+import anyio.abc
 
 from ..errors import ConfigError
 from ._base import TargetCall, TargetError, TargetResult
@@ -48,24 +49,15 @@ class CommandTarget:
             "request_context": dict(call.request_context) if call.request_context is not None else None,
         }
         try:
-            done = await anyio.run_process(
-                self.argv,
-                input=json.dumps(payload).encode() + b"\n",
-                cwd=self.cwd,
-                env=self.env,
-                check=False,
-                stdin=None,
-            )
+            returncode, stdout, stderr_data = await self._communicate(json.dumps(payload).encode() + b"\n")
         except FileNotFoundError:
             raise TargetError(f"command not found: {self.argv[0]}", kind="command_not_found") from None
         except PermissionError:
             raise TargetError(f"command is not executable: {self.argv[0]}", kind="command_not_found") from None
-        stderr = _tail(done.stderr)
-        if done.returncode != 0:
-            raise TargetError(
-                f"command exited with status {done.returncode}", kind="exit_status", stderr=stderr
-            )
-        text = done.stdout.decode("utf-8", errors="replace")
+        stderr = _tail(stderr_data)
+        if returncode != 0:
+            raise TargetError(f"command exited with status {returncode}", kind="exit_status", stderr=stderr)
+        text = stdout.decode("utf-8", errors="replace")
         if self.output == "text":
             return TargetResult(output=text.rstrip("\n"))
         try:
@@ -74,6 +66,40 @@ class CommandTarget:
             raise TargetError(
                 f"stdout is not JSON ({exc}): {text[:200]!r}", kind="bad_output", stderr=stderr
             ) from None
+
+
+    async def _communicate(self, data: bytes) -> tuple[int, bytes, bytes]:
+        """Run the command with `data` on its stdin: its exit status, stdout and stderr.
+
+        A command may exit without reading its stdin (it needs none, or it
+        crashed at start); writing then fails with a broken pipe, which is not
+        the error: its exit status and output decide, as for any other run.
+        """
+        out: tuple[list[bytes], list[bytes]] = ([], [])
+
+        async def drain(stream: anyio.abc.ByteReceiveStream, into: list[bytes]) -> None:
+            async for chunk in stream:
+                into.append(chunk)
+
+        async def feed(stdin: anyio.abc.ByteSendStream) -> None:
+            try:
+                await stdin.send(data)
+                await stdin.aclose()
+            except _UNREAD:
+                pass
+
+        async with await anyio.open_process(self.argv, cwd=self.cwd, env=self.env) as process:
+            assert process.stdin and process.stdout and process.stderr
+            async with anyio.create_task_group() as group:
+                group.start_soon(drain, process.stdout, out[0])
+                group.start_soon(drain, process.stderr, out[1])
+                group.start_soon(feed, process.stdin)
+                returncode = await process.wait()
+        return returncode, b"".join(out[0]), b"".join(out[1])
+
+
+# How writing to a pipe whose reader is gone fails, depending on the event loop.
+_UNREAD = (BrokenPipeError, ConnectionResetError, anyio.BrokenResourceError, anyio.ClosedResourceError)
 
 
 def _tail(data: bytes | None) -> str | None:

@@ -7,8 +7,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import anyio.to_thread
-
+from .._threads import run_sync_in_daemon_thread
 from ..errors import ConfigError
 from ._base import TargetCall, TargetResult
 
@@ -52,7 +51,7 @@ class PythonTarget:
             result = await self._fn(call.input, **kwargs)
         else:
             fn = functools.partial(self._fn, call.input, **kwargs)
-            result = await anyio.to_thread.run_sync(fn, abandon_on_cancel=True)
+            result = await run_sync_in_daemon_thread(fn)  # a call that never returns cannot block exit
             if inspect.isawaitable(result):
                 result = await result
         return result if isinstance(result, TargetResult) else TargetResult(output=result)

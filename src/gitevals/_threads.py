@@ -1,0 +1,82 @@
+"""Running sync code in daemon threads, so that a call abandoned after its
+timeout cannot keep the process alive.
+
+anyio's worker threads are not daemons: a sync target that never returns
+would hold one forever and the interpreter would wait for it at exit, long
+after the run was recorded. Here the call runs in a daemon thread of a small
+pool; the event loop waits for it in an anyio worker thread, which is let go
+at once when the wait is cancelled.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio.to_thread
+
+__all__ = ["run_sync_in_daemon_thread"]
+
+T = TypeVar("T")
+
+_IDLE_S = 10.0  # an idle thread waits this long for work, then ends
+_jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+_lock = threading.Lock()
+_idle = 0  # threads waiting for a job that no caller has claimed yet
+
+
+async def run_sync_in_daemon_thread(fn: Callable[[], T]) -> T:
+    """`fn()` in a daemon thread, with the caller's context variables. When the
+    caller is cancelled, `fn` is left to finish (or not) on its own."""
+    done = threading.Event()
+    outcome: list[Any] = []
+    context = contextvars.copy_context()
+
+    def job() -> None:
+        try:
+            outcome.append((True, context.run(fn)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller as it is
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    _submit(job)
+    try:
+        await anyio.to_thread.run_sync(done.wait, abandon_on_cancel=True)
+    finally:
+        done.set()  # when cancelled: frees the anyio thread that waits; the daemon is left behind
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def _submit(job: Callable[[], None]) -> None:
+    global _idle
+    with _lock:
+        spawn = _idle == 0
+        if not spawn:
+            _idle -= 1
+    if spawn:
+        threading.Thread(target=_serve, name="gitevals target", daemon=True).start()
+    _jobs.put(job)
+
+
+def _serve() -> None:
+    global _idle
+    while True:
+        try:
+            job = _jobs.get(timeout=_IDLE_S)
+        except queue.Empty:
+            with _lock:
+                if _idle > 0:  # no caller counts on this thread: end it
+                    _idle -= 1
+                    return
+            continue  # a caller claimed it and its job is on the way
+        job()
+        del job
+        with _lock:
+            _idle += 1
