@@ -23,7 +23,8 @@ from .compare import comparison_options, show_comparison
 @click.option("--tag", "tags", multiple=True, help="Run only items with this tag (repeatable).")
 @click.option("--resume", "resume_ref", metavar="RUN",
               help="Complete RUN (`latest` is this eval's newest run): run only its missing items.")
-@click.option("--force", is_flag=True, help="Resume even though the dataset or the eval changed.")
+@click.option("--force", is_flag=True,
+              help="Resume even though the dataset or the eval changed, or the run's process seems alive.")
 @click.option("--only-failed", "failed_ref", metavar="RUN", help="Run only the items that failed or errored in RUN.")
 @click.option("--reuse", "reuse_ref", metavar="RUN",
               help="Copy RUN's results for items whose content, target and scorers are unchanged; run the rest.")
@@ -120,8 +121,9 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     try:
         with progress:
             outcome = anyio.run(
+                # interruptible: SIGINT stops this run alone, so the web UI may cancel it that way
                 lambda: arun_eval(project, plan, resume=resume, reuse=reuse, force=force, keep_results=False,
-                                  on_start=started, on_item_complete=finished)
+                                  interruptible=True, on_start=started, on_item_complete=finished)
             )
     except KeyboardInterrupt:
         where = folder_holder[0] if folder_holder else "runs/"
@@ -130,8 +132,8 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         progress.echo(f"complete the run with: gitevals run {plan.name} --resume {run_id}")
         sys.stdout.flush()
         sys.stderr.flush()
-        # A sync target abandoned mid-call still holds a worker thread that the
-        # interpreter would wait for at exit; the run is recorded, so leave now.
+        # The run is recorded; nothing left in any thread (a sync target's call
+        # abandoned mid-way, a pipe still being read) may delay the exit.
         os._exit(EXIT_INTERRUPTED)
     from ..report.text import render_gates, render_run_end
 
