@@ -123,6 +123,19 @@ def measure(cmd: list[str], cwd: Path | None = None) -> Proc:
         )
 
 
+def _plain_python_environment(pycache: Path) -> None:
+    """Children run as in a user's shell: bytecode is cached, as after any pip
+    install. Some sandboxes and CI images set PYTHONDONTWRITEBYTECODE, and then
+    every run recompiles gitevals' ~60 modules (about 50 ms here) while the
+    peer's libraries come precompiled; the cache goes to `pycache` (under the
+    bench's temporary folder, so nothing is written into the repository) and
+    the warm-up run fills it. PYTHONUNBUFFERED is dropped for the same reason."""
+    for name in ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED"):
+        if os.environ.pop(name, None) is not None:
+            log(f"{name} unset for the measured processes")
+    os.environ["PYTHONPYCACHEPREFIX"] = str(pycache)
+
+
 def gitevals_command() -> list[str]:
     script = Path(sys.executable).parent / "gitevals"  # the console script next to this python
     return [str(script)] if script.exists() else [sys.executable, "-m", "gitevals"]
@@ -352,6 +365,7 @@ def main() -> int:
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="gitevals-bench-"))
     root = work / "project"
+    _plain_python_environment(work / "pycache")
     try:
         log(f"building project in {root} ...")
         build_project(root)
