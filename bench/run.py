@@ -287,9 +287,11 @@ def run_eval(root: Path, name: str, n: int) -> RunFigures:
     return RunFigures(proc, summary.get("duration_s"))
 
 
-def run_peer(work: Path, n: int, sleep_s: float, *, core_deps: bool = False) -> Proc:
+def run_peer(work: Path, n: int, sleep_s: float, *, core_deps: str | None = None) -> Proc:
+    """The bare anyio peer; `core_deps` "import" or "use" first imports (or
+    also uses) click, pydantic and ruamel.yaml: the floors of a run on that stack."""
     out = work / f"peer-{n}-{time.monotonic_ns()}.jsonl"
-    extra = ["--with-core-deps"] if core_deps else []
+    extra = {None: [], "import": ["--with-core-deps"], "use": ["--using-core-deps"]}[core_deps]
     proc = measure([sys.executable, str(BENCH / "peer.py"), str(n), str(sleep_s), str(CONCURRENCY), str(out), *extra])
     proc.check(f"peer {n} items")
     with open(out, encoding="utf-8") as handle:
@@ -387,6 +389,7 @@ def main() -> int:
         w1: list[RunFigures] = []
         w1_peer: list[Proc] = []
         w1_floor: list[Proc] = []
+        w1_floor_use: list[Proc] = []
         w2: list[RunFigures] = []
         w2_peer: list[Proc] = []
         loads: list[tuple[Proc, dict[str, Any]]] = []
@@ -400,7 +403,8 @@ def main() -> int:
             log(f"{prefix} W1 ({W1_ITEMS} x {W1_SLEEP_S * 1000:g} ms, concurrency {CONCURRENCY}) ...")
             w1.append(run_eval(root, "w1", W1_ITEMS))
             w1_peer.append(run_peer(work, W1_ITEMS, W1_SLEEP_S))
-            w1_floor.append(run_peer(work, W1_ITEMS, W1_SLEEP_S, core_deps=True))
+            w1_floor.append(run_peer(work, W1_ITEMS, W1_SLEEP_S, core_deps="import"))
+            w1_floor_use.append(run_peer(work, W1_ITEMS, W1_SLEEP_S, core_deps="use"))
             log(f"{prefix} W2 ({W2_ITEMS} zero-latency items) ...")
             w2.append(run_eval(root, "w2", W2_ITEMS))
             w2_peer.append(run_peer(work, W2_ITEMS, 0.0))
@@ -427,6 +431,7 @@ def main() -> int:
     w1_loop = med(r.loop_s for r in w1 if r.loop_s is not None)
     w1_peer_wall = med(p.wall_s for p in w1_peer)
     w1_floor_wall = med(p.wall_s for p in w1_floor)
+    w1_floor_use_wall = med(p.wall_s for p in w1_floor_use)
 
     w2_wall = med(r.proc.wall_s for r in w2)
     w2_loop = med(r.loop_s for r in w2 if r.loop_s is not None)
@@ -463,6 +468,8 @@ def main() -> int:
         ),
         Row("W1 floor: the peer importing click, pydantic, ruamel.yaml first", _x(w1_floor_wall / W1_IDEAL_S), "",
             "", _x(w1_wall / w1_floor_wall)),
+        Row("W1 floor: the peer also parsing a YAML config with click, ruamel.yaml, pydantic",
+            _x(w1_floor_use_wall / W1_IDEAL_S), "", "", _x(w1_wall / w1_floor_use_wall)),
         Row("W1 runner loop alone (run.json duration_s)", _s(w1_loop), "", "", ""),
         Row(f"W2 wall ({W2_ITEMS} zero-latency items)", _s(w2_wall), "", _s(w2_peer_wall), _x(w2_wall / w2_peer_wall)),
         Row(
