@@ -25,7 +25,8 @@ from ._yaml import locate
 from .datasets import Dataset, load_dataset
 from .errors import ConfigError, DataError, GitevalsError, Problem, did_you_mean
 from .git import git_info
-from .models import EvalConfig, GateResult, RunManifest, Versions
+from .liveness import current_process, resume_command, run_liveness
+from .models import EvalConfig, GateResult, RunManifest, RunProcess, Versions
 from .project import Project
 from .results import RunWriter, new_run_id, read_manifest, read_results, record_passed
 from .runner import CallPolicy, EvalResult, ItemResult, execute
@@ -298,6 +299,7 @@ async def arun_eval(
     reuse: Any = None,
     force: bool = False,
     keep_results: bool = True,
+    interruptible: bool = False,
     on_start: Callable[[Path, RunManifest, int], None] | None = None,
     on_item_complete: Callable[[ItemResult], Awaitable[None] | None] | None = None,
 ) -> RunOutcome:
@@ -312,11 +314,18 @@ async def arun_eval(
     If the run is cancelled or interrupted, the manifest says `interrupted`
     and every finished item is already on disk. `on_start` gets the run
     folder, its manifest and how many item x trial pairs are left to run.
+
+    While it runs, the manifest records this process (`RunProcess`), so that
+    readers can tell a run whose process was killed; `interruptible` says
+    that SIGINT to this process stops only this run (`gitevals run`), so that
+    the web UI may cancel it that way.
     """
+    process = current_process(interruptible=interruptible)
     if resume is not None:
-        writer, done = _reopen(project, plan, resume, force)
+        writer, done = _reopen(project, plan, resume, force, process)
     else:
-        writer, done = RunWriter.create(project.runs_dir, _start_manifest(project, plan)), set()
+        manifest = _start_manifest(project, plan).model_copy(update={"process": process})
+        writer, done = RunWriter.create(project.runs_dir, manifest), set()
         if reuse is not None:
             done = _copy_reusable(writer, plan, reuse)
     pairs = [(item, t) for item in plan.dataset.items for t in range(plan.trials) if (item.id, t) not in done]
@@ -365,7 +374,9 @@ async def arun_eval(
 
 
 def _finish(writer: RunWriter, status: str, **update: Any) -> None:
-    writer.manifest = writer.manifest.model_copy(update={"status": status, "finished_at": _now(), **update})
+    # the process is recorded only while the run runs: once ended, nothing is running it
+    writer.manifest = writer.manifest.model_copy(
+        update={"status": status, "finished_at": _now(), "process": None, **update})
     writer.write_manifest()
     writer.close()
 
@@ -375,14 +386,21 @@ def _fingerprint(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k not in ("concurrency", "description")}
 
 
-def _reopen(project: Project, plan: EvalPlan, folder: Path, force: bool) -> tuple[RunWriter, set[tuple[str, int]]]:
+def _reopen(project: Project, plan: EvalPlan, folder: Path, force: bool,
+            process: RunProcess) -> tuple[RunWriter, set[tuple[str, int]]]:
     """The writer of an earlier run to complete, and the item x trial pairs it already has."""
     manifest = read_manifest(folder)
     if manifest.eval != plan.name:
         raise GitevalsError(f"run {manifest.id} is of eval {manifest.eval!r}, not {plan.name!r}",
-                            hint=f"resume it with `gitevals run {manifest.eval} --resume {manifest.id}`")
+                            hint=f"resume it with `{resume_command(manifest)}`")
     if manifest.status == "completed" and not force:
         raise GitevalsError(f"run {manifest.id} is already complete", hint="start a new run instead")
+    if manifest.status == "running" and run_liveness(manifest) == "running" and not force:
+        # two writers would both run the missing items, and append them twice
+        assert manifest.process is not None
+        raise GitevalsError(f"run {manifest.id} is still running, in process {manifest.process.pid}",
+                            hint="let it finish, or stop it first (Ctrl-C in its terminal, or Cancel on its page in "
+                                 "`gitevals ui`); --force resumes it anyway")
     changed = []
     if manifest.dataset_hash != plan.full_dataset.hash:
         changed.append(f"dataset {plan.full_dataset.name!r}")
@@ -395,7 +413,7 @@ def _reopen(project: Project, plan: EvalPlan, folder: Path, force: bool) -> tupl
         )
     done = {(r["item_id"], r["trial"]) for r in read_results(folder)}
     manifest = manifest.model_copy(
-        update={"status": "running", "finished_at": None, "error": None,
+        update={"status": "running", "finished_at": None, "error": None, "process": process,
                 "resumed_at": [*manifest.resumed_at, _now()]}
     )
     return RunWriter.reopen(folder, manifest), done

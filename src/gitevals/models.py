@@ -28,6 +28,7 @@ __all__ = [
     "ResultLine",
     "ReviewLine",
     "RunManifest",
+    "RunProcess",
     "ScoreRecord",
     "ScoreRevision",
     "ScorerConfig",
@@ -404,6 +405,25 @@ class GitInfo(_Strict):
     """The files among them that had uncommitted changes, relative to the repository root."""
 
 
+class RunProcess(_Strict):
+    """The process recording a run, while it runs: so that a reader can tell a
+    live run from one whose process was killed (kill -9, a crash, a closed laptop)."""
+
+    pid: int = Field(gt=0)
+    """Its process id, which means something only on `host`."""
+    host: str
+    """The name of the machine it runs on (`socket.gethostname()`)."""
+    started: str | None = None
+    """UTC time the process started, ISO 8601, where the system tells it cheaply (Linux); null elsewhere."""
+    start_ticks: int | None = None
+    """Linux: when the process started, in clock ticks after boot (/proc/PID/stat); a later
+    process given the same pid has another value, so it is never taken for this one."""
+    interruptible: bool = False
+    """SIGINT to this process interrupts this run alone and records it `interrupted`, as
+    Ctrl-C does (`gitevals run`); the web UI's Cancel signals it only then. False for a
+    process that does more than this run (`gitevals ui`, a program using the Python API)."""
+
+
 class Versions(_Strict):
     """Software versions the run was made with."""
 
@@ -522,6 +542,9 @@ class RunManifest(_Strict):
     """UTC start time, ISO 8601."""
     finished_at: str | None = None
     """UTC end time, ISO 8601."""
+    process: RunProcess | None = None
+    """The process recording the run while it is `running`; null once it ended, and in
+    runs recorded before gitevals wrote it."""
     git: GitInfo | None = None
     """Git state at the start; null outside a git repository."""
     dataset_path: str | None = None

@@ -56,6 +56,7 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
       gitevals runs show 1a2b3c4 --all
       gitevals runs show support-qa@main
     """
+    from ..liveness import process_gone
     from ..report.text import render_gates, render_items, render_summary
     from ..review import apply_reviews, manifest_with_reviews, review_counts
     from ..runrefs import load_run
@@ -75,11 +76,15 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
         git = f"commit {(m.git.commit or 'none')[:12]} on {m.git.branch or 'detached HEAD'}"
         if m.git.dirty:
             git += f" (uncommitted changes: {', '.join(m.git.dirty_paths)})"
-    out.print(f"[bold]{m.id}[/]  eval [bold]{m.eval}[/]  dataset {m.dataset}  status {m.status}")
-    out.print(f"started {m.started_at}, {git}")
     folder = project.root / found.source  # the source is relative, absolute, or `<commit>:<path>` in git history
+    gone = folder.is_dir() and process_gone(m)
+    out.print(f"[bold]{m.id}[/]  eval [bold]{m.eval}[/]  dataset {m.dataset}  "
+              f"status {m.status}{' (process gone)' if gone else ''}")
+    out.print(f"started {m.started_at}, {git}")
     where = f"folder {project.relative(folder)}/" if folder.is_dir() else f"read from git history: {found.source}"
     out.print(where, markup=False)
+    if m.status == "running" and folder.is_dir():
+        out.print(_process_text(m, gone), markup=False)
     if m.summary is not None:
         out.print(render_summary(m.summary))
     else:
@@ -99,6 +104,19 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
     if failing.plain:
         out.print("[bold]Failing items[/]")
         out.print(failing)
+
+
+def _process_text(m, gone: bool) -> str:  # type: ignore[no-untyped-def]
+    """Who records a `running` run, and what to do when nothing does any more."""
+    from ..liveness import resume_command
+
+    process = m.process
+    if process is None:
+        return "run.json does not name the process recording it (an older gitevals wrote it): it may have stopped"
+    who = f"process {process.pid} on {process.host}"
+    if gone:
+        return f"{who} is gone: it ended without finishing the run; complete it with `{resume_command(m)}`"
+    return f"recorded by {who}"
 
 
 @runs.command(epilog=RUN_FORMS)

@@ -133,9 +133,13 @@ def render_run_end(manifest: RunManifest, failures: Sequence[dict[str, Any]], fo
 
 def render_runs(runs: Sequence[Any]) -> RenderableType:
     """A table of runs: id, eval, status, items, errors, mean per scorer, commit;
-    a `*` after the commit, explained under the table, marks uncommitted changes."""
+    a `*` after the commit, explained under the table, marks uncommitted changes,
+    and a run whose process is gone gets the command that completes it."""
+    from ..liveness import process_gone, resume_command
+
     table = Table(show_edge=False, header_style="bold")
     dirty = False
+    gone = []
     for column in ("run", "eval", "status", "items", "errors", "scores", "commit"):
         table.add_column(column)
     for info in runs:
@@ -146,16 +150,25 @@ def render_runs(runs: Sequence[Any]) -> RenderableType:
         if m.git is not None and m.git.commit:
             commit = m.git.commit[:8] + ("*" if m.git.dirty else "")
             dirty = dirty or m.git.dirty
+        status = m.status
+        if process_gone(m):
+            gone.append(m)
+            status += " (process gone)"
         table.add_row(
             m.id,
             escape(m.eval),
-            m.status,
+            status,
             str(s.total_items) if s else "-",
             str(s.errors) if s else "-",
             scores or "-",
             commit,
         )
-    if not dirty:
-        return table
-    legend = "* made with uncommitted changes to what the run depends on (`gitevals runs show RUN` lists them)"
-    return Group(table, Text(legend, style="dim"))
+    notes: list[RenderableType] = []
+    if dirty:
+        notes.append(Text("* made with uncommitted changes to what the run depends on "
+                          "(`gitevals runs show RUN` lists them)", style="dim"))
+    if gone:
+        # killed outright (kill -9, a crash): its run.json could not say so
+        how = f"`{resume_command(gone[0])}`" if len(gone) == 1 else "`gitevals run EVAL --resume RUN`"
+        notes.append(Text(f"process gone: the run's process ended without finishing it; complete it with {how}"))
+    return Group(table, *notes) if notes else table
