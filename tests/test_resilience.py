@@ -361,3 +361,40 @@ def test_shards_cover_every_item_once_and_merge(project: ProjectDir) -> None:
     refused = invoke(project, "runs", "merge", shards[0].id, shards[1].id, newest.id)
     assert refused.exit_code == 2 and "their commit differs" in refused.output
     assert invoke(project, "run", "e", "--shard", "4/3").exit_code == 2
+
+
+# A target that, like a tracing exporter, flushes from an atexit handler and a
+# non-daemon thread: both must still run after `gitevals run` has finished.
+FLUSHING_AGENT = '''
+import atexit
+import pathlib
+import threading
+import time
+
+
+def _flush():
+    pathlib.Path("flushed-atexit.txt").write_text("ok")
+
+
+def _late_writer():
+    time.sleep(0.3)
+    pathlib.Path("flushed-thread.txt").write_text("ok")
+
+
+atexit.register(_flush)
+threading.Thread(target=_late_writer).start()
+
+
+def run(text):
+    return text
+'''
+
+
+def test_the_target_s_atexit_handlers_and_threads_still_run_at_exit(project: ProjectDir) -> None:
+    project.write("flushing_agent.py", FLUSHING_AGENT)
+    project.write("datasets/d.yaml", "items:\n  - {id: a, input: hi, expected: hi}\n")
+    project.write("evals/e.yaml", "dataset: d\ntarget: flushing_agent:run\nscorers: [exact_match]\n")
+    done = subprocess.run([EXE, "run", "e"], cwd=project.root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert (project.root / "flushed-atexit.txt").read_text() == "ok"
+    assert (project.root / "flushed-thread.txt").read_text() == "ok"
