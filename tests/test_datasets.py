@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gitevals.datasets import load_dataset, make_item
+from gitevals.datasets import Dataset, load_dataset, make_item
 from gitevals.errors import DataError
 
 
@@ -214,15 +214,19 @@ def test_the_cache_is_used_and_an_edited_file_is_parsed_again(tmp_path: Path) ->
     assert len(_cache_files(tmp_path)) == 2
 
 
-@pytest.mark.parametrize("damage", ["", "not json\n", '{"format": 1}\n', "torn"])
+@pytest.mark.parametrize("damage", ["", "not json\n", '{"format": 1}\n', "torn", "no hash"])
 def test_a_damaged_cache_file_is_ignored(tmp_path: Path, damage: str) -> None:
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     path = write(tmp_path, CACHED)
     expected = load_dataset(path).items
     [cache] = _cache_files(tmp_path)
     text = cache.read_text()
+    if damage == "no hash":  # a header of this format without the dataset's hash
+        header, _, rest = text.partition("\n")
+        damage = json.dumps({k: v for k, v in json.loads(header).items() if k != "hash"}) + "\n" + rest
     cache.write_text(text[: len(text) - 10] if damage == "torn" else damage)
-    assert load_dataset(path).items == expected
+    found = load_dataset(path)
+    assert found.items == expected and found.hash == Dataset(found.name, expected).hash
 
 
 def test_invalid_datasets_are_not_cached_and_nothing_is_cached_outside_git(tmp_path: Path) -> None:

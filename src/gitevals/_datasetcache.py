@@ -28,7 +28,7 @@ __all__ = ["cache_dir_for", "load", "store"]
 
 # Bump when what a parsed item holds changes; gitevals' version is checked too,
 # since validation rules may change between releases.
-_FORMAT = 3
+_FORMAT = 4
 # Every version of every dataset read gets a file: the least recently used go
 # once they hold more than this, so a large dataset edited often cannot fill the disk.
 MAX_BYTES = 256 * 1024 * 1024
@@ -61,13 +61,18 @@ def load(cache_dir: Path, blob: str, name: str, path: Path | None = None) -> Dat
             if header.get("format") != _FORMAT or header.get("gitevals") != __version__:
                 return None
             items = tuple(DatasetItem(*_item_fields(line)) for line in handle)
-    except (OSError, ValueError, TypeError):
+            content_hash = str(header["hash"])
+    except (OSError, ValueError, TypeError, KeyError):
         return None  # missing, unreadable or torn: parse the file instead
     if len(items) != header.get("items"):
         return None
     _touch(_path(cache_dir, blob))
-    return Dataset(name=name, items=items, description=header["description"], input_schema=header["input_schema"],
-                   expected_schema=header["expected_schema"], path=path, blob_sha=blob)
+    found = Dataset(name=name, items=items, description=header["description"], input_schema=header["input_schema"],
+                    expected_schema=header["expected_schema"], path=path, blob_sha=blob)
+    # The content hash every run records, stored with the items: hashing
+    # 100,000 items again would take longer than reading them.
+    found.__dict__["hash"] = content_hash  # where the cached_property keeps it
+    return found
 
 
 def _item_fields(line: str) -> list[Any]:
@@ -85,7 +90,7 @@ def store(cache_dir: Path, dataset: Dataset) -> None:
     target = _path(cache_dir, dataset.blob_sha)
     header = {"format": _FORMAT, "gitevals": __version__, "items": len(dataset.items),
               "description": dataset.description, "input_schema": dataset.input_schema,
-              "expected_schema": dataset.expected_schema}
+              "expected_schema": dataset.expected_schema, "hash": dataset.hash}
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")

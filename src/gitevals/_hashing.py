@@ -11,6 +11,8 @@ __all__ = ["blob_sha", "canonical_json", "content_hash", "sha256_hex"]
 
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces, so equal values give equal text."""
+    if value is None:  # most items' expected trajectory, hashed with every result
+        return "null"
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
