@@ -291,7 +291,9 @@ def test_evals_page_shows_the_latest_runs_scores(project: ProjectDir, client_for
     assert f'href="/runs/{latest}"' in support and "completed" in support
     # the worse run: 2 of 4 answers contain the expected text
     assert '<div data-scorer="has-answer">has-answer <strong>0.500</strong>' in support
-    assert '<span class="badge pass">PASS</span>' in support and '<td class="num">2</td>' in support
+    # the gates worded as the CLI words them: pass, or FAIL with the gates that failed
+    assert '<span class="badge pass" title="1 gate passed">pass</span>' in support
+    assert '<td class="num">2</td>' in support
     broken = page.text[page.text.index('data-eval="broken"'):page.text.index('data-eval="support"')]
     assert "target" in broken and "no runs yet" in broken
 
@@ -353,6 +355,65 @@ def test_result_page_shows_output_beside_expected_with_diff_trajectory_and_reaso
     trajectory = text[text.index('<section id="trajectory">'):]
     assert "<strong>lookup_policy</strong>" in trajectory and "&#34;days&#34;: 30" in trajectory
     assert client_for(project).get(f"/runs/{run_id}/items/nope").status_code == 404
+
+
+def test_pages_say_what_they_show_with_units_gates_and_neighbours(project: ProjectDir, client_for: Any) -> None:
+    project_with_runs(project, runs=2)
+    first, second = run_ids(project)
+    client = client_for(project)
+    # the eval's gate worded as the CLI words it, and drawn on its scorer's chart
+    page = client.get("/evals/support").text
+    assert '<dd id="gates"><div>has-answer <span class="muted">·</span> mean &gt;= 0.20</div></dd>' in page
+    chart = page[page.index('<figure class="trend" data-scorer="has-answer">'):page.index("</figure>")]
+    assert '<line class="threshold"' in chart and "latest 0.500 · gate &gt;= 0.20" in chart
+    assert "runs, oldest → newest (commit)" in chart
+    # the last label ends at the chart's right edge rather than running past it
+    assert re.search(r'text-anchor="end">[0-9a-f]{8}</text>', chart)
+    # a run: times to the second in UTC, the duration with its unit, counts with their plurals
+    run_page = client.get(f"/runs/{second}").text
+    assert re.search(r"<dt>started</dt><dd><time datetime=\"[^\"]+\">\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</time>",
+                     run_page)
+    assert re.search(r'id="totals">4 items: 4 completed, 0 target errors, \d+\.\d\d s', run_page)
+    failing = client.get(f"/runs/{second}", params={"status": "failing"}).text
+    assert re.search(r"\d of 4 results match", failing)
+    # a result links to its neighbours in the run page's order
+    result = client.get(f"/runs/{second}/items/opening-hours").text
+    assert f'rel="prev" href="/runs/{second}/items/markup?trial=0"' in result
+    assert f'rel="next" href="/runs/{second}/items/refund-window?trial=0"' in result
+    assert "result 2 of 4 in the run" in result
+    # an item names the evals that run its dataset, and its latest result there
+    item = client.get("/datasets/support/items/refund-window").text
+    assert (f'<a href="/runs/{second}/items/refund-window?trial=0">support</a> '
+            '<span class="failed">failed</span>') in item
+    assert '<a href="/evals/support">support</a>' in client.get("/datasets/support").text
+
+
+def test_a_failed_gate_is_named_where_the_evals_are_listed(project: ProjectDir, client_for: Any) -> None:
+    project_with_runs(project, runs=1)
+    project.write("evals/strict.yaml", "dataset: support\ntarget: agent:answer\n"
+                  "scorers: [{type: contains, name: has-answer}]\nthresholds: {has-answer: 0.9}\n")
+    run(project, "strict")
+    page = client_for(project).get("/evals").text
+    strict = page[page.index('data-eval="strict"'):page.index('data-eval="support"')]
+    assert ('<span class="badge fail">FAIL</span>'
+            '<div class="fail">has-answer · mean 0.75, needs &gt;= 0.90</div>') in strict
+
+
+def test_unknown_pages_and_bad_input_get_the_error_page(project: ProjectDir, client_for: Any) -> None:
+    project_with_runs(project, runs=2)
+    first, second = run_ids(project)
+    client = client_for(project)
+    for url in ("/no/such/page", "/static/nope.css", "/runs/nope", "/datasets/nope"):
+        page = client.get(url)
+        assert page.status_code == 404, url
+        assert "<h1>Not found" in page.text and '<nav class="top">' in page.text, url
+    assert "no page at /no/such/page" in client.get("/no/such/page").text
+    # a bad number names its field
+    bad = client.get("/compare", params={"a": first, "b": second, "tolerance": "abc"})
+    assert bad.status_code == 400 and "tolerance: not a number: &#39;abc&#39;" in bad.text
+    # a method a page does not take: 405 on the error page, with Allow
+    wrong = client.put("/evals", headers={"Origin": ORIGIN})
+    assert wrong.status_code == 405 and "GET" in wrong.headers["allow"] and '<nav class="top">' in wrong.text
 
 
 def test_model_output_is_escaped_everywhere(project: ProjectDir, client_for: Any) -> None:

@@ -100,7 +100,7 @@ def edit_form(client: TestClient, url: str) -> dict[str, str]:
 def test_create_a_dataset_from_the_datasets_page(support: ProjectDir, client_for: Any) -> None:
     client = client_for(support)
     listing = client.get("/datasets")
-    assert '<form method="post" action="/datasets"' in listing.text
+    assert '<form method="post" action="/datasets#new-dataset"' in listing.text  # an error scrolls into view
     created = post(client, "/datasets", {"name": "faq", "description": "Frequent questions"})
     assert created.status_code == 303 and created.headers["location"] == "/datasets/faq?created=1"
     assert dataset_text(support, "faq") == ("# yaml-language-server: $schema=../schemas/dataset.schema.json\n"
@@ -283,7 +283,7 @@ def test_import_a_csv_preview_shows_rows_mapping_and_row_errors_before_writing(
     assert 'name="input_col" value="input" checked' in page.text and 'name="input_col" value="id" >' in page.text
     assert '<option value="expected" selected>' in page.text and '<option value="id" selected>' in page.text
     summary = section(page.text, '<p id="summary">', "</p>")
-    assert text_of(summary) == "3 rows: 2 to add, 0 to update, 0 already there, 1 invalid rows."
+    assert text_of(summary) == "3 rows: 2 to add, 0 to update, 0 already there, 1 invalid row."
     problems = section(page.text, '<ul id="problems">', "</ul>")
     assert '<li data-line="3"><a href="#preview">line 3</a>: id &#39;bad id&#39; has characters outside' in problems
     assert dataset_text(support) == before  # a preview writes nothing

@@ -3,7 +3,7 @@ template to draw (nothing here writes markup, so nothing escapes by hand)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..models import RunManifest
@@ -29,23 +29,34 @@ class Chart:
     points: list[Point]
     ticks: list[tuple[float, float]] = field(default_factory=list)
     """(y position, value) of the horizontal grid lines."""
+    threshold: tuple[float, float] | None = None
+    """(y position, value) of the eval's threshold on this scorer's mean, if it has one."""
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
     plot_right: int = WIDTH - RIGHT
+    plot_bottom: int = HEIGHT - BOTTOM
+
+    @property
+    def latest(self) -> Point | None:
+        return self.points[-1] if self.points else None
 
     @property
     def polyline(self) -> str:
         return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
 
     @property
-    def labels(self) -> list[Point]:
-        """The points whose label is drawn under the axis: the first and the last."""
-        return self.points[:1] + self.points[-1:] if len(self.points) > 1 else self.points
+    def labels(self) -> list[tuple[Point, str]]:
+        """The points whose label is drawn under the axis (the first and the last),
+        each with its text-anchor, so that a label at either end stays inside the chart."""
+        shown = self.points[:1] + self.points[-1:] if len(self.points) > 1 else self.points
+        return [(p, "start" if p.x - self.left < 30 else "end" if self.plot_right - p.x < 30 else "middle")
+                for p in shown]
 
 
-def trend_charts(runs: Sequence[RunManifest]) -> list[Chart]:
-    """One chart per scorer of the runs' summaries, a point per run in the given order."""
+def trend_charts(runs: Sequence[RunManifest], thresholds: Mapping[str, float] | None = None) -> list[Chart]:
+    """One chart per scorer of the runs' summaries, a point per run in the given order;
+    `thresholds` (scorer, or `*` for every scorer: the lowest acceptable mean) draws each one's line."""
     names: list[str] = []
     for run in runs:
         for name in run.summary.scores if run.summary else {}:
@@ -64,5 +75,7 @@ def trend_charts(runs: Sequence[RunManifest]) -> list[Chart]:
             x = LEFT + (index * step if len(runs) > 1 else plot_w / 2)
             label = run.git.commit[:8] if run.git and run.git.commit else run.started_at[:10]
             points.append(Point(x, TOP + plot_h * (1 - summary.mean), run.id, summary.mean, label))
-        charts.append(Chart(name, points, ticks))
+        limit = (thresholds or {}).get(name, (thresholds or {}).get("*"))
+        threshold = (TOP + plot_h * (1 - limit), limit) if limit is not None else None
+        charts.append(Chart(name, points, ticks, threshold))
     return charts

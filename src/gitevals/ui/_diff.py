@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["text_diff"]
+__all__ = ["mostly_equal", "text_diff"]
 
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
 _LIMIT = 20_000  # characters of each side diffed; past that the diff is left out
@@ -44,3 +44,12 @@ def text_diff(expected: Any, output: Any) -> list[tuple[str, str]] | None:
             add("delete", "".join(a[i1:i2]))
             add("insert", "".join(b[j1:j2]))
     return segments
+
+
+def mostly_equal(segments: list[tuple[str, str]] | None) -> bool:
+    """Whether at least half of the text of a diff is common to both sides. When
+    not (a short key phrase against a whole answer), the diff says little and is shown folded."""
+    if not segments:
+        return False
+    same = sum(len(text) for op, text in segments if op == "equal")
+    return same * 2 >= sum(len(text) for _, text in segments)

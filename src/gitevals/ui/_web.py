@@ -7,16 +7,19 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import jinja2
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .._words import gate_parts, plural
+from .._words import _number, gate_parts, plural
+from ._diff import mostly_equal
 
 __all__ = ["PAGE_SIZE", "SameOriginGuard", "form_text", "page_of", "parse_value", "query", "render", "segment",
            "sse", "templates"]
@@ -67,6 +70,36 @@ def _signed(value: float | None) -> str:
     return "-" if value is None else f"{value:+.3f}"
 
 
+def _when(value: str | None) -> str:
+    """An ISO timestamp as a person reads it, in UTC to the second: `2026-11-23 09:35:55 UTC`."""
+    if not value:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if moment.tzinfo is not None else "")
+
+
+def _seconds(value: float | None) -> str:
+    """A duration with its unit: `0.08 s`, `12.3 s`, `4 min 05 s`."""
+    if value is None:
+        return "-"
+    if value < 10:
+        return f"{value:.2f} s"
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _breakable(name: Any) -> Markup:
+    """A dotted name (`trajectory.tool_call_accuracy`), escaped, that may wrap after each dot."""
+    return Markup(".<wbr>").join(escape(part) for part in str(name).split("."))
+
+
 def _gate(gate: Any) -> tuple[str, str, str]:
     """(mark, subject, detail) of a gate, worded as the CLI words it."""
     return gate_parts(gate.scorer, gate.metric, gate.threshold, gate.actual, gate.passed)
@@ -85,7 +118,8 @@ templates = jinja2.Environment(
     lstrip_blocks=True,
 )
 templates.filters.update(pretty=_pretty, short=_short, num=_num, pct=_pct, signed=_signed, seg=segment,
-                         plural=plural, gate=_gate)
+                         plural=plural, gate=_gate, limit=_number, when=_when, seconds=_seconds,
+                         breakable=_breakable, mostly_equal=mostly_equal)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -19,6 +19,7 @@ from typing import Any
 
 import anyio
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -52,7 +53,19 @@ def _home(request: Request) -> Response:
 def _error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GitevalsError)
     status = 404 if isinstance(exc, NotFoundError) else 400
-    return render(request, "error.html", status, message=str(exc))
+    return render(request, "error.html", status, message=str(exc), status=status)
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    """A URL no page answers (or a method it does not take): the error page, with the navigation."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"no page at {request.url.path}"
+    else:
+        message = exc.detail
+    response = render(request, "error.html", exc.status_code, message=message, status=exc.status_code)
+    response.headers.update(exc.headers or {})  # e.g. Allow, with a 405
+    return response
 
 
 class _SecurityHeaders:
@@ -103,7 +116,7 @@ def create_app(project: Project, *, token: str | None = None) -> Starlette:
             Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"),
         ],
         middleware=[Middleware(_SecurityHeaders), *guards, Middleware(SameOriginGuard, any_host=token is not None)],
-        exception_handlers={GitevalsError: _error},
+        exception_handlers={GitevalsError: _error, HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.project = project

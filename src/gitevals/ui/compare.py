@@ -23,13 +23,14 @@ _RUNS_LISTED = 300
 _ITEMS_SHOWN = 200
 
 
-def _float(text: str | None, default: float) -> float:
+def _float(text: str | None, default: float, field: str) -> float:
     try:
         value = float(text) if text else default
     except ValueError:
-        raise GitevalsError(f"not a number: {text!r}") from None
+        raise GitevalsError(f"{field}: not a number: {text!r}", hint=f"give a number from 0 to 1, like {default:g}") \
+            from None
     if not 0 <= value <= 1:
-        raise GitevalsError(f"{value:g} is not between 0 and 1")
+        raise GitevalsError(f"{field}: {value:g} is not between 0 and 1")
     return value
 
 
@@ -46,7 +47,7 @@ def compare_page(request: Request) -> Response:
             context["error"] = "pick the baseline: run A, or a git ref"
         return render(request, "compare.html", 400 if context["error"] else 200, **context)
     try:
-        tolerance, alpha = _float(form["tolerance"], 0.05), _float(form["alpha"], 0.05)
+        tolerance, alpha = _float(form["tolerance"], 0.05, "tolerance"), _float(form["alpha"], 0.05, "alpha")
         if baseline:
             run_b = load_run(project, b or a or "latest")
             run_a = find_baseline(project, run_b.manifest.eval, baseline, exclude=run_b.id)

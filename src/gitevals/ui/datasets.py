@@ -18,9 +18,13 @@ from starlette.routing import Route
 
 from ..authoring import EditableDataset, versioned_edit
 from ..datasets import Dataset, DatasetItem, load_dataset
-from ..errors import DataError, GitevalsError, NotFoundError
+from .._validation import read_model
+from ..errors import ConfigError, DataError, GitevalsError, NotFoundError
 from ..git import open_repo
+from ..models import EvalConfig
 from ..project import Project
+from ..results import list_runs, read_results
+from ..review import item_status, read_reviews, records_with_reviews
 from ..versions import DatasetHistory, item_changes
 from ._web import form_text, page_of, parse_value, render, segment
 
@@ -107,8 +111,21 @@ def dataset_response(request: Request, name: str, status_code: int = 200, **extr
     for key in ("form_error", "import_error"):
         extra.setdefault(key, None)
     return render(request, "dataset.html", status_code, dataset=dataset, name=name, items=shown, paging=paging,
-                  q=q, tag=tag, path=project.relative(dataset_file(project, name)),
+                  q=q, tag=tag, path=project.relative(dataset_file(project, name)), evals=_evals_of(project, name),
                   auto_commit=project.config.auto_commit, **extra)
+
+
+def _evals_of(project: Project, name: str) -> list[str]:
+    """The evals that run dataset `name` (those whose file reads)."""
+    found = []
+    for eval_name in project.eval_names():
+        try:
+            _, config = read_model(project.eval_path(eval_name), EvalConfig, ConfigError)
+        except GitevalsError:
+            continue
+        if config.dataset == name:
+            found.append(eval_name)
+    return found
 
 
 def dataset_page(request: Request) -> Response:
@@ -129,8 +146,30 @@ def item_response(request: Request, name: str, item_id: str, status_code: int = 
     if item is None:
         raise NotFoundError(f"no item {item_id!r} in dataset {name!r}")
     return render(request, "item.html", status_code, dataset=dataset, name=name, item=item,
+                  context={k: v for k, v in item.context.items() if k != "tags"},  # the tags are shown as tags
+                  latest=_latest_results(project, name, item.id, item.hash),
                   path=project.relative(dataset_file(project, name)), auto_commit=project.config.auto_commit,
                   edit=edit if edit is not None else edit_fields(item.to_dict()), edit_error=edit_error)
+
+
+def _latest_results(project: Project, name: str, item_id: str, item_hash: str) -> list[dict[str, Any]]:
+    """The item's result in the newest run of each eval of the dataset that has one
+    (with its human review counted, as on the run page), and whether the item changed since."""
+    found = []
+    for eval_name in _evals_of(project, name):
+        runs = list_runs(project.runs_dir, eval_name)
+        if not runs:
+            continue
+        info = runs[-1]
+        records = [r for r in read_results(info.path) if r.get("item_id") == item_id]
+        if records and read_reviews(info.path):
+            records = records_with_reviews(info.path, records)
+        if records:
+            record = min(records, key=lambda r: r.get("trial", 0))
+            found.append({"eval": eval_name, "run": info.manifest.id, "trial": record.get("trial", 0),
+                          "status": item_status(record), "commit": (info.manifest.git.commit or "")[:8]
+                          if info.manifest.git else "", "changed": record.get("hash") != item_hash})
+    return found
 
 
 def field_text(value: Any) -> str:

@@ -6,9 +6,11 @@ it, and replaces run.json atomically, last, when the run ends. So a stream
 polls results.jsonl's size every POLL_S (in a worker thread, off the event
 loop), reads only the new complete lines (a torn last line waits for its
 newline) and sends each as the `item` event live.py sends for the runs it
-started, then `end` once run.json's status is no longer `running`. run.json
-records no process id, so a writer killed outright leaves `running` behind:
-after IDLE_S without any change the stream ends, saying so.
+started, then `end` once run.json's status is no longer `running`. A writer
+killed outright leaves `running` behind: when run.json names its process and
+that process is gone from this machine, the stream ends at the next poll with
+the command that completes the run; when it cannot be known (another machine,
+an older run.json), after IDLE_S without any change.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import anyio.to_thread
 
 from ..datasets import load_dataset
 from ..errors import GitevalsError
+from ..liveness import process_gone, resume_command
 from ..models import RunManifest
 from ..project import Project
 from ..results import MANIFEST, RESULTS, read_manifest
@@ -120,12 +123,20 @@ def progress_of(project: Project, manifest: RunManifest, records: list[dict[str,
     return progress
 
 
-def _poll(folder: Path, tail: Tail) -> tuple[RunManifest, int, list[dict[str, Any]]]:
+def _poll(folder: Path, tail: Tail) -> tuple[RunManifest, int, list[dict[str, Any]], bool]:
     """run.json (and when it last changed), then the new results: in that
-    order, so that a finished manifest comes with every result before it."""
+    order, so that a finished manifest comes with every result before it;
+    then whether the process recording the run is gone."""
     manifest = read_manifest(folder)
     stamp = (folder / MANIFEST).stat().st_mtime_ns
-    return manifest, stamp, tail.read()
+    records = tail.read()
+    if not process_gone(manifest):
+        return manifest, stamp, records, False
+    # It may have ended the run and exited since run.json was read (or a
+    # `--resume` taken it over): a writer records the end before it exits, so
+    # asking again about what run.json says now tells for sure.
+    manifest = read_manifest(folder)
+    return manifest, stamp, records + tail.read(), process_gone(manifest)
 
 
 async def follow_run(project: Project, folder: Path, manifest: RunManifest, first: int = 0) -> AsyncIterator[str]:
@@ -138,7 +149,7 @@ async def follow_run(project: Project, folder: Path, manifest: RunManifest, firs
     seen = None
     while True:
         try:
-            manifest, stamp, records = await anyio.to_thread.run_sync(_poll, folder, tail)
+            manifest, stamp, records, gone = await anyio.to_thread.run_sync(_poll, folder, tail)
         except (GitevalsError, OSError) as exc:  # the folder was removed or rewritten
             yield sse("end", progress.end_event(manifest, error=f"cannot follow the run: {exc}"))
             return
@@ -150,6 +161,10 @@ async def follow_run(project: Project, folder: Path, manifest: RunManifest, firs
         if manifest.status != "running":
             progress.status = manifest.status
             yield sse("end", progress.end_event(manifest))
+            return
+        if gone:
+            yield sse("end", {**progress.end_event(manifest), "gone": True,
+                              "error": f"the process running it is gone; resume with {resume_command(manifest)}"})
             return
         if records or stamp != seen:
             seen, last_change = stamp, now

@@ -7,7 +7,9 @@ event in the run's list; every stream of that run replays the list from the
 client's `Last-Event-ID` and then waits for more, and ends with an `end`
 event once the run is over. Cancelling cancels the task: `arun_eval` then
 marks the run `interrupted`, keeping every finished item. The same stream
-of a run another process is recording follows its folder (`follow`).
+of a run another process is recording follows its folder (`follow`), and
+cancelling a run of `gitevals run` on this machine sends its process SIGINT,
+as Ctrl-C in its terminal would (`liveness.interrupt_run`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from starlette.routing import Route
 
 from ..errors import GitevalsError, NotFoundError
 from ..evals import EvalPlan, arun_eval, plan_eval
+from ..liveness import interrupt_run
 from ..project import Project
-from ..results import find_run, read_results
+from ..results import RunInfo, find_run, read_manifest, read_results
 from ..review import item_status
 from ..runner import ItemResult
 from . import follow
@@ -173,12 +176,34 @@ async def cancel_run(request: Request) -> Response:
     run_id = request.path_params["run_id"]
     live = request.app.state.live.get(run_id)
     if live is None:
-        raise NotFoundError(f"run {run_id!r} is not running in this server", hint="only runs started here can be cancelled")
+        return await _interrupt(request.app.state.project, run_id)
     live.cancel()
     with anyio.move_on_after(10):
         while not live.finished:
             await live.changed()
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+
+async def _interrupt(project: Project, run_id: str) -> Response:
+    """Cancel a run another process on this machine records (`gitevals run`),
+    then wait a little for it to record itself `interrupted`."""
+    info = await anyio.to_thread.run_sync(_own_run, project, run_id)
+    await anyio.to_thread.run_sync(interrupt_run, info.path)
+    with anyio.move_on_after(10):
+        while (await anyio.to_thread.run_sync(read_manifest, info.path)).status == "running":
+            await anyio.sleep(0.1)
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+
+
+def _own_run(project: Project, run_id: str) -> RunInfo:
+    """The run folder `runs/<eval>/<run_id>` of this project, named by its exact id: a
+    request never gets a process signalled through a run.json found anywhere else."""
+    info = find_run(project.runs_dir, run_id)
+    runs_dir = project.runs_dir.resolve()
+    if info.path.name != run_id or info.id != run_id or info.path.resolve().parent.parent != runs_dir:
+        raise NotFoundError(f"no run {run_id!r} in {project.relative(project.runs_dir)}/",
+                            hint="cancel a run by its whole id, from its page")
+    return info
 
 
 async def run_events(request: Request) -> Response:

@@ -12,8 +12,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .._validation import read_model
+from .._words import _number
+from ..datasets import load_dataset
 from ..errors import ConfigError, GitevalsError, NotFoundError
 from ..history import run_history
+from ..liveness import interrupt_refusal, process_gone, resume_command
 from ..models import EvalConfig, RunManifest
 from ..project import Project
 from ..results import RunInfo, find_run, list_runs, read_results
@@ -61,7 +64,8 @@ def evals_page(request: Request) -> Response:
         runs = runs_by_eval.get(name, [])
         rows.append({"name": name, "config": config, "error": error, "runs": len(runs),
                      "target": _target_text(config) if config else None,
-                     "latest": runs[-1].manifest if runs else None})
+                     "latest": runs[-1].manifest if runs else None,
+                     "gone": bool(runs) and process_gone(runs[-1].manifest)})
     return render(request, "evals.html", rows=rows)
 
 
@@ -80,8 +84,43 @@ def eval_response(request: Request, name: str, status_code: int = 200, **extra: 
     live = request.app.state.live
     return render(request, "eval.html", status_code, name=name, config=config, error=error,
                   target=_target_text(config) if config else None, path=project.relative(path),
-                  runs=list(reversed(runs)), charts=trend_charts(history), history=history, left_out=left_out,
-                  live_ids=live.running_ids(), **extra)
+                  runs=list(reversed(runs)), charts=trend_charts(history, _mean_thresholds(config)),
+                  gates=_threshold_texts(config) if config else [], history=history, left_out=left_out,
+                  live_ids=live.running_ids(), gone_ids={i.id for i in runs if process_gone(i.manifest)}, **extra)
+
+
+def _limits(value: Any) -> tuple[float | None, float | None]:
+    """(mean, pass rate) of one threshold: a number is the lowest mean."""
+    if isinstance(value, (int, float)):
+        return float(value), None
+    return value.mean, value.pass_rate
+
+
+def _mean_thresholds(config: EvalConfig | None) -> dict[str, float]:
+    """The lowest acceptable mean of each scorer that has one (`*`: every scorer), for the charts."""
+    found = {}
+    for scorer, value in (config.thresholds if config else {}).items():
+        mean, _ = _limits(value)
+        if mean is not None:
+            found[scorer] = mean
+    return found
+
+
+def _threshold_texts(config: EvalConfig) -> list[tuple[str, str]]:
+    """(scorer, what it needs) of each gate, worded as the CLI words it:
+    `has-answer`, `mean >= 0.60, pass rate >= 0.90`."""
+    texts = []
+    for scorer, value in config.thresholds.items():
+        mean, pass_rate = _limits(value)
+        needs = [f"{words} >= {_number(limit)}" for words, limit in (("mean", mean), ("pass rate", pass_rate))
+                 if limit is not None]
+        texts.append(("all scorers" if scorer == "*" else scorer, ", ".join(needs)))
+    gate = config.gate
+    if gate is not None and gate.max_regressions is not None:
+        texts.append(("regressed items", f"<= {gate.max_regressions} against the baseline"))
+    if gate is not None and gate.fail_on_regression:
+        texts.append(("all scorers", "no regression against the baseline"))
+    return texts
 
 
 def eval_page(request: Request) -> Response:
@@ -150,12 +189,16 @@ def run_page(request: Request) -> Response:
         shown.sort(key=lambda r: (r["record"]["item_id"], r["trial"]))
     page, paging = page_of(shown, params.get("page"))
     live = request.app.state.live.get(manifest.id)
-    # a run another process is recording: its page follows the run folder
-    progress = live or (progress_of(project, manifest, records) if manifest.status == "running" else None)
+    gone = live is None and process_gone(manifest)
+    # a run another process is recording: its page follows the run folder, unless that process is gone
+    progress = live or (progress_of(project, manifest, records) if manifest.status == "running" and not gone else None)
+    # a run of `gitevals run` on this machine is cancelled with SIGINT, as Ctrl-C in its terminal would
+    cancellable = not live.finished if live else manifest.status == "running" and interrupt_refusal(manifest) is None
     return render(request, "run.html", info=info, m=manifest, folder=project.relative(info.path), names=names,
                   rows=page, paging=paging, counts=counts, total=len(records), tags=sorted(tags), status=status,
                   tag=tag, q=q, sort=sort if sort in names else "", order=order, live=live, progress=progress,
-                  human=HUMAN, statuses=STATUSES)
+                  gone=gone, cancellable=cancellable, resume=resume_command(manifest), human=HUMAN,
+                  statuses=STATUSES)
 
 
 def result_page(request: Request) -> Response:
@@ -171,9 +214,30 @@ def result_page(request: Request) -> Response:
         wanted = 0
     record = next((r for r in trials if r.get("trial", 0) == wanted), trials[0])
     review = latest_reviews(read_reviews(info.path)).get((item_id, record.get("trial", 0)))
+    # the results in the run page's order, for previous / next
+    order = sorted((r["item_id"], r.get("trial", 0)) for r in records)
+    at = order.index((item_id, record.get("trial", 0)))
+    diff = text_diff(record.get("expected"), record.get("output"))
     return render(request, "result.html", m=manifest, r=record, status=item_status(record), review=review,
-                  trials=[r.get("trial", 0) for r in trials], diff=text_diff(record.get("expected"), record.get("output")),
-                  tags=(record.get("context") or {}).get("tags") or [], human=HUMAN)
+                  trials=[r.get("trial", 0) for r in trials], diff=diff,
+                  tags=(record.get("context") or {}).get("tags") or [], human=HUMAN,
+                  context={k: v for k, v in (record.get("context") or {}).items() if k != "tags"},
+                  expected_trajectory=_expected_trajectory(project, manifest, record),
+                  position=at + 1, count=len(order), previous=order[at - 1] if at else None,
+                  following=order[at + 1] if at + 1 < len(order) else None)
+
+
+def _expected_trajectory(project: Project, manifest: RunManifest, record: dict[str, Any]) -> Any:
+    """The item's expected trajectory, from the dataset file when its item is still
+    the one this result was made from (the same content hash); else None."""
+    if not manifest.dataset or not record.get("hash"):
+        return None
+    try:
+        dataset = load_dataset(project.dataset_path(manifest.dataset), manifest.dataset)
+    except GitevalsError:
+        return None
+    item = next((i for i in dataset.items if i.id == record["item_id"]), None)
+    return item.expected_trajectory if item is not None and item.hash == record["hash"] else None
 
 
 routes = [
