@@ -146,6 +146,12 @@ def test_datasets_page_lists_items_tags_and_last_change(project: ProjectDir, cli
     assert ">billing</a>" in support and ">general</a>" in support
     broken = page.text[page.text.index('data-dataset="broken"'):page.text.index('data-dataset="support"')]
     assert "item #1 has no id" in broken and "never committed" in broken and "uncommitted changes" in broken
+    assert "none yet" in support  # no runs
+    run(project)
+    run(project)
+    newest = run_ids(project)[-1]
+    support = client_for(project).get("/datasets").text.split('data-dataset="support"')[1]
+    assert "2 runs · latest" in support and f'href="/runs/{newest}">support</a>' in support
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
     client = client_for(project)
     home = client.get("/", follow_redirects=False)

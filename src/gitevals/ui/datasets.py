@@ -23,7 +23,7 @@ from ..errors import ConfigError, DataError, GitevalsError, NotFoundError
 from ..git import open_repo
 from ..models import EvalConfig
 from ..project import Project
-from ..results import list_runs, read_results
+from ..results import RunInfo, list_runs, read_results
 from ..review import item_status, read_reviews, records_with_reviews
 from ..versions import DatasetHistory, item_changes
 from ._web import form_text, page_of, parse_value, render, segment
@@ -53,13 +53,15 @@ def datasets_response(request: Request, status_code: int = 200, form: dict[str, 
     """The list of datasets, with the new-dataset form (kept as typed after an error)."""
     project = project_of(request)
     rows = []
+    runs_of = _runs_by_dataset(project)
     repo = open_repo(project.root)
     try:
         head = repo.head() if repo is not None else None
         for name in project.dataset_names():
             path = project.dataset_path(name)
             row: dict[str, Any] = {"name": name, "path": project.relative(path), "error": None, "commit": None,
-                                   "dirty": False, "items": None, "tags": [], "description": None}
+                                   "dirty": False, "items": None, "tags": [], "description": None,
+                                   "runs": runs_of.get(name, [])}
             try:
                 dataset = load_dataset(path, name)
                 row.update(items=len(dataset.items), tags=dataset.all_tags(), description=dataset.description)
@@ -77,6 +79,15 @@ def datasets_response(request: Request, status_code: int = 200, form: dict[str, 
             repo.close()
     return render(request, "datasets.html", status_code, rows=rows, in_git=repo is not None, project=project,
                   form=form or {}, form_error=form_error, auto_commit=project.config.auto_commit)
+
+
+def _runs_by_dataset(project: Project) -> dict[str, list[RunInfo]]:
+    """Every run under runs/ by the dataset it ran on, newest first."""
+    found: dict[str, list[RunInfo]] = {}
+    for info in reversed(list_runs(project.runs_dir)):
+        if info.manifest.dataset:
+            found.setdefault(info.manifest.dataset, []).append(info)
+    return found
 
 
 def _load(project: Project, name: str) -> Dataset:
