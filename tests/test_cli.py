@@ -105,6 +105,17 @@ def test_uncommitted_target_code_is_recorded_as_dirty(support_project: ProjectDi
     assert manifest.git.dirty_paths == ["support_agent.py"]
 
 
+def test_a_new_target_module_not_yet_committed_is_recorded_as_dirty(support_project: ProjectDir) -> None:
+    support_project.write("new_agent.py", "def answer(question):\n    return '30 days'\n")  # never added to git
+    support_project.write("helpers_draft.py", "# untracked, but not the target: not a change the run depends on\n")
+    support_project.write("evals/new.yaml", "dataset: support\ntarget: new_agent:answer\nscorers: [contains]\n")
+    git(support_project.root, "add", "evals/new.yaml")
+    git(support_project.root, "commit", "--quiet", "-m", "the eval, not its agent")
+    assert invoke(support_project, "run", "new").exit_code in (0, 1)
+    manifest = RunManifest.model_validate_json((only_run(support_project, "new") / "run.json").read_text())
+    assert manifest.git is not None and manifest.git.dirty_paths == ["new_agent.py"]
+
+
 def test_command_target_folder_and_gitevals_yaml_count_as_dirty(project: ProjectDir) -> None:
     project.write("gitevals.yaml", "python_path: [lib]\n")
     project.write("agent/run.sh", "cat >/dev/null; echo '\"ok\"'\n")

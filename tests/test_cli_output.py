@@ -346,3 +346,14 @@ def test_score_names_scorers_as_run_does(project: ProjectDir) -> None:
     assert added.exit_code == 0 and added.output.startswith("trajectory.path on runs/e/"), added.output
     [record] = json.loads(invoke(project, "runs", "show", "latest", "--json").output)["results"]
     assert sorted(record["scores"]) == ["exact_match", "trajectory.calls", "trajectory.path"]
+
+
+def test_a_run_without_thresholds_says_its_exit_code_ignores_the_scores(support_project: ProjectDir) -> None:
+    support_project.write("evals/loose.yaml", "dataset: support\ntarget: support_agent:answer\n"
+                          "scorers: [{type: contains, name: has-answer}]\n")
+    loose = run_cli(support_project, "run", "loose")
+    assert loose.returncode == 0, loose.stderr
+    assert ("note: evals/loose.yaml sets no thresholds, so the exit code does not depend on the scores; "
+            "add e.g. `thresholds: {has-answer: 0.8}`") in " ".join(loose.stdout.split())
+    gated = run_cli(support_project, "run", "support")  # thresholds: {has-answer: 0.5}
+    assert "sets no thresholds" not in gated.stdout

@@ -32,7 +32,7 @@ from .results import RunWriter, new_run_id, read_manifest, read_results, record_
 from .runner import CallPolicy, EvalResult, ItemResult, execute
 from .scorers import BoundScorer, resolve_scorer, scoped, scorer_entries
 from .summary import check_thresholds, summarize
-from .targets import CommandTarget, Target, resolve_target
+from .targets import CommandTarget, PythonTarget, Target, resolve_target
 
 __all__ = ["EvalPlan", "RunOutcome", "arun_eval", "missing_pairs", "plan_eval", "plan_resume", "run_eval"]
 
@@ -455,6 +455,8 @@ def _result_sources(project: Project, plan: EvalPlan) -> dict[str, list[Path]]:
     command target's folder); and what to leave out of those folders: the runs
     and the other datasets and evals."""
     files = [plan.path, plan.full_dataset.path, project.config_path]
+    if isinstance(plan.target, PythonTarget):  # the target's own module counts even while untracked
+        files.append(plan.target.source_file)
     code = [project.root / folder for folder in project.config.python_path]
     if isinstance(plan.target, CommandTarget) and plan.target.cwd is not None:
         code.append(plan.target.cwd)

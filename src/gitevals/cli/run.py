@@ -161,6 +161,12 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
             manifest = update_manifest(outcome.path, gates=[*manifest.gates, *extra])
             console().print(render_gates(extra))
             failed = failed or not all(g.passed for g in extra)
+    if not manifest.gates and summary is not None and summary.scores:
+        # Without a gate, low scores cannot fail CI; say so rather than let a green exit mislead.
+        first = next(iter(summary.scores))
+        console().print(f"note: {project.relative(plan.path)} sets no thresholds, so the exit code does not depend on "
+                        f"the scores; add e.g. `thresholds: {{{first}: 0.8}}` to fail the run below that mean",
+                        markup=False, highlight=False)
     _write_reports(outcome.path, manifest, comparison, junit, markdown)
     if failed:
         ctx.exit(EXIT_FAILED)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from .._threads import run_sync_in_daemon_thread
@@ -30,6 +32,13 @@ class PythonTarget:
         self._accepted = _accepted_options(self._fn)
         if options:
             self.check_options(options)
+
+    @property
+    def source_file(self) -> Path | None:
+        """The file of the module that defines the callable, when it is a file."""
+        module = sys.modules.get(getattr(self._fn, "__module__", None) or "")
+        found = getattr(module, "__file__", None)
+        return Path(found) if found else None
 
     def check_options(self, options: Mapping[str, Any]) -> None:
         """Refuse options the callable cannot take, before any item runs."""
