@@ -263,6 +263,20 @@ def test_dataset_history_lists_item_changes(project: ProjectDir) -> None:
     assert len(cache) == 3  # one parsed copy per version
 
 
+def test_a_drop_on_few_items_is_inconclusive_but_says_how_many_items_regressed(project: ProjectDir) -> None:
+    history = History(project, size=4)
+    history.commit_and_run("v1")
+    history.answers["question 0"] = history.answers["question 1"] = "wrong"
+    history.commit_and_run("worse")
+    result = invoke(project, "compare", "--fail-on-regression")
+    assert result.exit_code == 0, result.output  # 4 items: not significant
+    text = " ".join(result.output.split())
+    assert "inconclusive for exact_match" in text and "Still, 2 items regressed; `gate: {max_regressions: 0}`" in text
+    [scorer] = json.loads(invoke(project, "compare", "--format", "json").output)["scorers"]
+    assert scorer["delta"] == pytest.approx(-0.5) and scorer["ci_low"] == -1.0  # the t interval reaches -1.4
+    assert -0.5 < scorer["ci_high"] <= 1.0
+
+
 def test_statistics_match_known_values() -> None:
     assert t_two_sided_p(2.0, 10) == pytest.approx(0.07339, abs=1e-5)
     assert t_critical(0.95, 10) == pytest.approx(2.2281, abs=1e-4)

@@ -326,8 +326,10 @@ def _compare_scorer(
         mean_a=sum(p[1] for p in pairs) / n if n else None,
         mean_b=sum(p[2] for p in pairs) / n if n else None,
         delta=stats.mean,
-        ci_low=stats.ci_low,
-        ci_high=stats.ci_high,
+        # scores are in [0, 1], so a difference of means is in [-1, 1]: a t interval
+        # from few items can reach past that, which no run could ever show
+        ci_low=None if stats.ci_low is None else max(-1.0, stats.ci_low),
+        ci_high=None if stats.ci_high is None else min(1.0, stats.ci_high),
         p_value=stats.p_value,
         regressed=len(worse),
         improved=len(better),

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from .._words import plural
 from ..compare import Comparison, ItemDelta, RunHeader, ScorerComparison
 from .text import short
 
@@ -50,9 +51,14 @@ def headline(cmp: Comparison) -> str:
         parts = [f"{s.name} {s.delta:+.3f} (95% CI {_ci(s)}, p={_p(s.p_value)})" for s in bad]
         return "REGRESSION: " + "; ".join(parts)
     unsure = [s.name for s in cmp.scorers if s.verdict == "inconclusive"]
-    if unsure:
-        return f"No significant regression; inconclusive for {', '.join(unsure)} (differences within noise)."
-    return "No regression."
+    if not unsure:
+        return "No regression."
+    line = f"No significant regression; inconclusive for {', '.join(unsure)} (differences within noise)."
+    regressed = max((s.regressed for s in cmp.scorers if s.verdict == "inconclusive"), default=0)
+    if regressed:  # too few items to call it, but items did get worse: say how to gate on them
+        line += (f" Still, {plural(regressed, 'item')} regressed; `gate: {{max_regressions: 0}}` in the eval "
+                 "fails `gitevals run --baseline` on any.")
+    return line
 
 
 def _verdicts(cmp: Comparison) -> Table:
