@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from gitevals._yaml import load_yaml
 from gitevals.cli import cli
-from gitevals.errors import ConfigError
+from gitevals.errors import ConfigError, NotFoundError
 from gitevals.project import find_project
 from gitevals.schemas import generate_schemas, stale_schemas
 
@@ -164,3 +164,14 @@ def test_public_names_resolve() -> None:
         assert getattr(gitevals, name) is not None, name
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         gitevals.nope  # noqa: B018
+
+
+def test_outside_any_project_a_missing_eval_says_so_and_how_to_get_to_one(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError) as outside:
+        find_project(tmp_path).eval_path("example")
+    assert f"{tmp_path.resolve()} is not a gitevals project (no gitevals.yaml here or above" in str(outside.value)
+    assert "gitevals init" in (outside.value.problems[0].hint or "")
+    (tmp_path / "evals").mkdir()  # a project without gitevals.yaml is still one: the usual message
+    with pytest.raises(NotFoundError) as inside:
+        find_project(tmp_path).eval_path("example")
+    assert str(inside.value).startswith("no eval named 'example' in evals/")

@@ -74,6 +74,12 @@ class Project:
             path = folder / f"{name}{suffix}"
             if path.is_file():
                 return path
+        if self.config_path is None and not folder.is_dir():  # most likely not where the user meant to be
+            raise NotFoundError(
+                f"no {kind} named {name!r}: {self.root} is not a gitevals project "
+                f"(no {CONFIG_FILE} here or above, no {self.relative(folder)}/ folder)",
+                hint="run it inside your project, point at it with `gitevals -C DIR ...`, or start one with `gitevals init`",
+            )
         raise NotFoundError(
             f"no {kind} named {name!r} in {self.relative(folder)}/",
             hint=did_you_mean(name, names) or f"create {self.relative(folder)}/{name}.yaml",
