@@ -278,3 +278,14 @@ def test_trajectory_summary_flattens_steps_in_order() -> None:
     assert trajectory_summary(steps) == "3 steps: plan -> lookup -> refund (error)"
     assert trajectory_summary([{"type": "tool_call", "name": f"t{i}"} for i in range(10)], shown=2) == \
         "10 steps: t0 -> t1 -> ... 8 more"
+
+
+def test_an_answer_the_review_cannot_take_says_why(manual: ProjectDir) -> None:
+    folder = run_eval(manual, "manual")
+    done = subprocess.run([EXE, "-C", str(manual.root), "review", "manual"], input="x\n2\n-1\n\np\nq\n",
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "unknown key 'x'; [p]ass" in done.stdout
+    assert "score 2 is outside 0..1;" in done.stdout and "score -1 is outside 0..1;" in done.stdout
+    assert "nothing typed;" in done.stdout
+    assert [(x["item_id"], x["verdict"]) for x in lines(folder)] == [("opening-hours", "pass")]  # only the p

@@ -99,7 +99,7 @@ def _walk(session: Any) -> None:
             click.echo(f"  -> score {line.score:g}")
             session.advance()
         else:
-            click.echo(f"  {KEYS}")
+            click.echo(f"  {_refusal(answer)}; {KEYS}")
 
 
 def _ask(label: str) -> str | None:
@@ -108,6 +108,14 @@ def _ask(label: str) -> str | None:
         return click.prompt(label, default="", show_default=False, prompt_suffix="> ").strip()
     except (click.Abort, EOFError):
         return None
+
+
+def _refusal(answer: str) -> str:
+    """Why an answer was not taken: a number outside 0..1, or an unknown key."""
+    try:
+        return f"score {float(answer):g} is outside 0..1"
+    except ValueError:
+        return f"unknown key {answer!r}" if answer else "nothing typed"
 
 
 def _is_score(text: str) -> bool:
