@@ -187,9 +187,9 @@ def test_config_errors_are_located_and_exit_2(support_project: ProjectDir) -> No
     path = support_project.root / "evals/bad.yaml"
     assert "Traceback" not in done.stderr
     for expected in (
-        f"{path}:1:1: no dataset named 'suport'",
+        f"{path}:1:10: no dataset named 'suport'",  # at the value, not the key
         "did you mean 'support'?",
-        f"{path}:2:1: 'support_agent' has no attribute 'answr'",
+        f"{path}:2:9: 'support_agent' has no attribute 'answr'",
         "did you mean 'answer'?",
         f"{path}:4:5: unknown scorer 'exact_mach'",
         f"{path}:5:22: scorer 'contains' has no option 'vaule'",  # at the option itself

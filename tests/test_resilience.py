@@ -265,7 +265,7 @@ def test_max_errors_stops_the_run_early(project: ProjectDir) -> None:
     assert len(read_results(run.path)) < 50
     project.write("evals/e.yaml", "dataset: d\ntarget: bad_agent:run\nmax_errors: lots\n")
     bad = invoke(project, "run", "e")
-    assert bad.exit_code == 2 and "e.yaml:3:1: max_errors 'lots' is not a count" in bad.output
+    assert bad.exit_code == 2 and "e.yaml:3:13: max_errors 'lots' is not a count" in bad.output  # at the value
 
 
 HANGING_AGENT = """

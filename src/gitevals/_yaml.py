@@ -96,18 +96,32 @@ def _round_trip(text: str) -> Any:
     return yaml.load(text)
 
 
-def locate(text: str, loc: Sequence[str | int]) -> tuple[int | None, int | None]:
+def _scalar_value_position(node: Any, key: str | int) -> tuple[int, int] | None:
+    """Where the scalar value of `key` in mapping `node` starts, 1-based."""
+    if not (isinstance(key, str) and isinstance(node, dict) and key in node and hasattr(node, "lc")):
+        return None
+    if isinstance(node[key], (dict, list)):
+        return None
+    line, col = node.lc.value(key)
+    return line + 1, col + 1
+
+
+def locate(text: str, loc: Sequence[str | int], *, value: bool = False) -> tuple[int | None, int | None]:
     """The 1-based (line, column) of the node at `loc` in YAML `text`.
 
     Walks as deep as the path exists: a missing key points at its parent
-    mapping, an unknown key at the key itself.
+    mapping, an unknown key at the key itself. With `value`, a key whose value
+    is a scalar points at that value (`target: mod:fn` at `mod:fn`), for
+    errors about what the value names rather than about the key.
     """
     try:
         node = _round_trip(text)
     except YAMLError:
         return None, None
     line, col = (1, 1)
-    for part in loc:
+    for index, part in enumerate(loc):
+        if value and index == len(loc) - 1 and (found := _scalar_value_position(node, part)) is not None:
+            return found
         lc = getattr(node, "lc", None)
         if lc is None:
             break

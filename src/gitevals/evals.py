@@ -109,7 +109,8 @@ def plan_eval(
             problems.extend(exc.problems)
         except GitevalsError as exc:
             for p in exc.problems:
-                line, col = (p.line, p.col) if p.path else locate(text, (*loc, *p.at))
+                # about what a scalar names (a target, a dataset): point at the value, not the key
+                line, col = (p.line, p.col) if p.path else locate(text, (*loc, *p.at), value=not p.at)
                 problems.append(Problem(p.message, p.path or path, line, col, p.hint))
         return None
 
