@@ -258,3 +258,10 @@ def test_the_cache_keeps_the_most_recently_used_datasets_within_its_size(tmp_pat
     load_dataset(write(tmp_path, CACHED.replace("plain", "v3"), "d3.yaml"))  # stores, then prunes
     kept = {p.stem for p in _cache_files(tmp_path)}
     assert kept == {load_dataset(paths[0]).blob_sha, load_dataset(tmp_path / "d3.yaml").blob_sha}
+
+
+def test_an_item_key_dedented_to_the_top_says_to_indent_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "items:\n  - id: a\n    input: x\nexpected: y\n")
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:4:1: unknown key 'expected'")
+    assert "hint: `expected` is a key of each entry of `items`: indent it under the entry" in problem

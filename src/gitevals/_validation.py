@@ -215,7 +215,8 @@ def _describe(
         key = str(loc[-1]) if loc else "?"
         owner = entry.owner if entry is not None else None
         allowed = list(owner.model_fields) if owner is not None else _allowed_keys(model, loc[:-1])
-        hint = did_you_mean(key, allowed) if allowed else None
+        hint = _misplaced_hint(key, owner or _model_at(model, loc[:-1])) or (
+            did_you_mean(key, allowed) if allowed else None)
         return f"unknown key {key!r}" + (f" in {name(loc[:-1])}" if loc[:-1] else ""), hint
     if kind == "missing":
         key = str(loc[-1])
@@ -287,8 +288,20 @@ def _dotted(loc: Sequence[Any]) -> str:
     return text
 
 
-def _allowed_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
-    """The field names of the model found at `loc`, when it can be followed."""
+def _misplaced_hint(key: str, owner: type[BaseModel] | None) -> str | None:
+    """When `key` is no key here but is one of each entry of a list field here
+    (`expected` at the top of a dataset, where `items` entries have it), the
+    likely mistake is its indentation."""
+    for field_name, field in getattr(owner, "model_fields", {}).items():
+        entry = _model_in(field.annotation) if get_origin(field.annotation) is list else None
+        if entry is not None and key in entry.model_fields:
+            return (f"`{key}` is a key of each entry of `{field_name}`: indent it under the entry it belongs to, "
+                    "level with that entry's other keys")
+    return None
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | None:
+    """The model found at `loc`, when it can be followed."""
     current: Any = model
     free_key = False  # the part after a mapping field is a key of the user's choosing
     for part in loc:
@@ -297,12 +310,18 @@ def _allowed_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
             continue
         field = getattr(current, "model_fields", {}).get(part)
         if field is None:
-            return []
+            return None
         free_key = get_origin(field.annotation) is dict
         current = _model_in(field.annotation)
         if current is None:
-            return []
-    return list(getattr(current, "model_fields", {}))
+            return None
+    return current
+
+
+def _allowed_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """The field names of the model found at `loc`, when it can be followed."""
+    found = _model_at(model, loc)
+    return list(found.model_fields) if found is not None else []
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
