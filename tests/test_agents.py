@@ -301,6 +301,36 @@ def test_expected_trajectory_keys_are_checked(tmp_path) -> None:  # type: ignore
     assert "did you mean 'ordering'" in str(caught.value)
 
 
+def test_expected_step_types_are_checked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from gitevals.datasets import load_dataset
+    from gitevals.errors import DataError
+
+    path = tmp_path / "d.yaml"
+    path.write_text("items:\n  - id: a\n    input: x\n    expected_trajectory: {steps: [{type: tool_cal, name: x}]}\n"
+                    "  - id: b\n    input: y\n    expected_trajectory:\n      steps:\n"
+                    "        - {name: p, children: [{type: workflow_stp, name: q}], toolName: p}\n")
+    with pytest.raises(DataError) as caught:
+        load_dataset(path)
+    assert [f"{p.line}:{p.col}: {p.message}" for p in caught.value.problems] == [
+        "4:36: expected_trajectory.steps[0].type of item 'a' (#1): "
+        "'tool_cal' is not a kind of step; did you mean 'tool_call'?",
+        "9:33: expected_trajectory.steps[0].children[0].type of item 'b' (#2): "
+        "'workflow_stp' is not a kind of step; did you mean 'workflow_step'?",
+    ]
+    path.write_text("items:\n  - id: a\n    input: x\n    expected_trajectory:\n      steps:\n"
+                    "        - {type: tool_call, name: x, args: {n: 1}, optional: true, toolName: x}\n"
+                    "        - {name: y, children: [{type: workflow_step, name: z}]}\n"
+                    "        - {type: model_call, name: gpt}\n"
+                    "        - {type: retrieval, name: kb}\n")  # a kind a target records with trace.record
+    [item] = load_dataset(path).items
+    assert item.expected_trajectory == {"steps": [
+        {"type": "tool_call", "name": "x", "args": {"n": 1}, "optional": True, "toolName": "x"},
+        {"name": "y", "children": [{"type": "workflow_step", "name": "z"}]},
+        {"type": "model_call", "name": "gpt"},
+        {"type": "retrieval", "name": "kb"},
+    ]}
+
+
 def with_optional(*names: str, optional: str, **fields: Any) -> dict[str, Any]:
     return {"steps": [{"type": "tool_call", "name": n, **({"optional": True} if n == optional else {})}
                       for n in names], **fields}

@@ -128,7 +128,7 @@ def test_the_example_workflow_parses_and_its_commands_exist() -> None:
 
 
 def _pytest(project: ProjectDir, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200"}  # summary lines unshortened
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
                           cwd=project.root, capture_output=True, text=True, env=env)
 
@@ -139,8 +139,9 @@ def test_pytest_plugin_makes_each_item_a_test(project: ProjectDir) -> None:
     done = _pytest(project, "--gitevals", "-rf")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "2 failed, 9 passed" in done.stdout
-    assert "FAILED evals/e.yaml::q3" in done.stdout and "FAILED evals/e.yaml::err" in done.stdout
-    assert "exact_match 0.00: expected 'Q3', got 'nope'" in done.stdout
+    # the short test summary says which scorer failed and why, not just `q3 failed:`
+    assert "FAILED evals/e.yaml::q3 - q3 failed: exact_match 0.00: expected 'Q3', got 'nope'" in done.stdout
+    assert "FAILED evals/e.yaml::err - err failed: target error: RuntimeError" in done.stdout
     [run] = list_runs(project.root / "runs", "e")
     assert run.manifest.status == "completed" and run.manifest.summary.total_items == 11
     # every item passes, but the gate fails the session

@@ -137,10 +137,28 @@ def test_trials_are_counted_from_1() -> None:
     record = {"item_id": "a", "trial": 1, "error": None, "scores": {"x": {"value": 0.0, "passed": False}}}
     buffer = StringIO()
     Console(file=buffer, width=100).print(render_items([record], trials=3))
-    assert buffer.getvalue().strip() == "a (trial 2 of 3) x 0.00"
+    assert buffer.getvalue().strip() == "a (failed 1 of 3 trials, first: trial 2) x 0.00"
     buffer = StringIO()
     Console(file=buffer, width=100).print(render_items([{**record, "trial": 0}]))
     assert buffer.getvalue().strip() == "a x 0.00"  # one trial: no trial named
+
+
+def test_a_run_with_trials_shows_pass_at_k_and_each_failing_item_once(support_project: ProjectDir) -> None:
+    done = run_cli(support_project, "run", "support", "--trials", "3")
+    assert done.returncode == 0, done.stderr
+    def cells(start: str) -> list[str]:
+        line = next(line for line in done.stdout.splitlines() if line.lstrip().startswith(start))
+        return [cell.strip() for cell in re.split(r"[┃│]", line)]
+
+    assert cells("scorer")[-3:] == ["pass@3", "pass^3", "trial spread"]
+    assert cells("has-answer")[-3:] == ["67%", "67%", "0.000"]  # 2 of 3 items pass, every trial alike
+    assert "unknown-topic (failed 3 of 3 trials, first: trial 1) has-answer 0.00" in done.stdout, done.stdout
+    assert done.stdout.count("unknown-topic") == 1 and "trial 2 of 3" not in done.stdout
+    shown = run_cli(support_project, "runs", "show", "latest")
+    assert "pass@3" in shown.stdout and shown.stdout.count("unknown-topic (failed 3 of 3 trials") == 1
+    once = run_cli(support_project, "run", "support")
+    assert "pass@" not in once.stdout and "trial spread" not in once.stdout
+    assert "unknown-topic has-answer 0.00" in once.stdout, once.stdout
 
 
 # --- 4. run refs --------------------------------------------------------------------------

@@ -75,6 +75,34 @@ def test_similarity_and_threshold() -> None:
     assert same.value == 1.0
     near = score({"type": "similarity", "threshold": 0.95}, "the cat sat", "the cat sits")
     assert 0.7 < near.value < 0.95 and near.passed is False
+    close = score({"type": "similarity", "threshold": 0.8}, "5556", "5555")
+    assert close.value == 0.75 and close.passed is False
+    assert close.reason == "similarity 0.75 to expected '5555' (output '5556')"
+    long = score("similarity", "a" * 100, "b" * 100)
+    assert long.reason == f"similarity 0.00 to expected '{'b' * 37}...' (output '{'a' * 37}...')"
+
+
+@pytest.mark.parametrize(
+    ("spec", "output", "expected"),
+    [
+        ("exact_match", "Paris", "paris"),
+        ("exact_match", "x" * 100 + "a", "x" * 100 + "b"),
+        ({"type": "contains", "value": ["a", "b", "c"]}, "a", None),
+        ({"type": "regex", "pattern": "^yes$"}, "no", None),
+        ("json_valid", "{a: 1}", None),
+        ({"type": "json_schema", "schema": {"type": "object"}}, "[1]", None),
+        ({"type": "json_schema", "schema": {"type": "object"}}, "{", None),
+        ("numeric_close", "41", 42),
+        ("numeric_close", 1.0000001, 1.0000002),
+        ("numeric_close", "none", 42),
+        ({"type": "similarity", "threshold": 0.9}, "5556", "5555"),
+    ],
+)
+def test_every_builtin_says_why_it_failed(spec: Any, output: Any, expected: Any) -> None:
+    failed = score(spec, output, expected)
+    assert failed.passed is False and failed.reason, failed
+    words = failed.reason.split()
+    assert not (len(words) == 4 and words[1].rstrip(",") == words[3]), failed.reason  # not `expected 1, got 1`
 
 
 def test_unknown_names_and_options_suggest_the_fix() -> None:

@@ -28,7 +28,7 @@ __all__ = ["cache_dir_for", "load", "store"]
 
 # Bump when what a parsed item holds changes; gitevals' version is checked too,
 # since validation rules may change between releases.
-_FORMAT = 4
+_FORMAT = 5
 # Every version of every dataset read gets a file: the least recently used go
 # once they hold more than this, so a large dataset edited often cannot fill the disk.
 MAX_BYTES = 256 * 1024 * 1024

@@ -5,11 +5,10 @@ Models are built lazily (`defer_build`) so that commands which never touch a
 format do not pay for it at start-up.
 """
 
-
-
+import difflib
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 __all__ = [
     "CommandTargetConfig",
@@ -279,10 +278,44 @@ class ProjectConfig(_Strict):
 # --- datasets -----------------------------------------------------------------
 
 
+STEP_TYPES = ("tool_call", "workflow_step", "model_call")
+"""The kinds of step gitevals' tracing and targets record."""
+
+
+class ExpectedStep(BaseModel):
+    """One step of an expected trajectory. Other keys are kept as they are."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    type: str | None = None
+    """What kind of step: `tool_call` (`@trace.tool`), `workflow_step` (`@trace.step`), `model_call`, or
+    any kind a target records with `trace.record`; any kind when left out."""
+    name: str | None = None
+    """The tool's or step's name."""
+    args: Any = None
+    """Arguments the step must be called with (those given must match)."""
+    children: list["ExpectedStep"] | None = None
+    """Steps expected inside this one."""
+    optional: bool | None = None
+    """Whether the step may be skipped without cost."""
+
+    @field_validator("type")
+    @classmethod
+    def _not_a_misspelt_kind(cls, value: str | None) -> str | None:
+        # Any kind may be recorded, so only a near miss of a known one is refused:
+        # `tool_cal` could never match a step, and nothing would say why.
+        if value is None or value in STEP_TYPES:
+            return value
+        near = difflib.get_close_matches(value, STEP_TYPES, n=1, cutoff=0.75)
+        if near:
+            raise ValueError(f"{value!r} is not a kind of step; did you mean {near[0]!r}?")
+        return value
+
+
 class ExpectedTrajectory(_Strict):
     """The path an item's agent or workflow should take (read by the trajectory scorers)."""
 
-    steps: list[dict[str, Any]] | None = None
+    steps: list[ExpectedStep] | None = None
     """Expected steps: `{type: tool_call | workflow_step, name, args, children, optional}`;
     an `optional: true` step may be skipped without cost."""
     ordering: Literal["strict", "relaxed", "unordered"] | None = None

@@ -108,7 +108,8 @@ class EvalItem(pytest.Item):
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, EvalFailure):
-            return f"{self.item_id} failed:\n{excinfo.value}"
+            # the first problem on the first line, which pytest's short test summary shows
+            return f"{self.item_id} failed: {excinfo.value}"
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:

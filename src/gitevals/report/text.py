@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .._words import gate_parts, plural, trial_label
+from .._words import gate_parts, plural
 from ..models import GateResult, RunManifest, Summary
 from ..results import record_passed
 
@@ -50,6 +50,10 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def render_summary(summary: Summary) -> RenderableType:
     table = Table(title=None, show_edge=False, header_style="bold")
     table.add_column("scorer")
@@ -59,16 +63,24 @@ def render_summary(summary: Summary) -> RenderableType:
     table.add_column("n", justify="right")
     table.add_column("errors", justify="right")
     table.add_column("skipped", justify="right")
+    k = summary.trials
+    if k > 1:  # pass@k: passed in at least one trial; pass^k: in every trial; spread: how much trials disagree
+        table.add_column(f"pass@{k}", justify="right")
+        table.add_column(f"pass^{k}", justify="right")
+        table.add_column("trial spread", justify="right")
     for name, s in summary.scores.items():
-        table.add_row(
+        row = [
             escape(name),
             _fmt(s.mean),
             _fmt(s.stderr),
-            "-" if s.pass_rate is None else f"{s.pass_rate:.0%}",
+            _percent(s.pass_rate),
             str(s.n),
             str(s.errors) if s.errors else "",
             str(s.skipped) if s.skipped else "",
-        )
+        ]
+        if k > 1:
+            row += [_percent(s.pass_at_k), _percent(s.pass_all_k), _fmt(s.trial_spread)]
+        table.add_row(*row)
     trials = f" x {summary.trials} trials" if summary.trials > 1 else ""
     line = (
         f"{plural(summary.total_items, 'item')}{trials}: {summary.completed} completed, "
@@ -93,12 +105,19 @@ def render_gates(gates: Sequence[GateResult]) -> RenderableType:
 def render_items(
     records: Iterable[dict[str, Any]], limit: int | None = _FAILURES_SHOWN, more_hint: str = "", trials: int = 1
 ) -> RenderableType:
-    """Errored and failing records, by item id (and trial, counted from 1, when the run has several),
-    with the scorers that failed and why."""
+    """Errored and failing records, by item id, with the scorers that failed and why. With several
+    trials, one entry per item: how many of its trials failed, and the first failing trial's reasons."""
     lines = []
-    bad = sorted((r for r in records if not record_passed(r)), key=lambda r: (r["item_id"], r.get("trial", 0)))
-    for record in bad[:limit] if limit else bad:
-        head = f"[bold]{escape(record['item_id'])}[/]{trial_label(record.get('trial'), trials)}"
+    by_item: dict[str, list[dict[str, Any]]] = {}
+    failing = sorted((r for r in records if not record_passed(r)), key=lambda r: (r["item_id"], r.get("trial") or 0))
+    for record in failing:
+        by_item.setdefault(record["item_id"], []).append(record)
+    bad = list(by_item.values())
+    for failed in bad[:limit] if limit else bad:
+        record = failed[0]
+        head = f"[bold]{escape(record['item_id'])}[/]"
+        if trials > 1:  # trials counted from 1
+            head += f" (failed {len(failed)} of {trials} trials, first: trial {(record.get('trial') or 0) + 1})"
         error = record.get("error")
         if error is not None:
             lines.append(f"{head} [yellow]error[/] {escape(error['type'])}: {escape(short(error['message'], 100))}")

@@ -46,7 +46,11 @@ def exact_match(*, case_sensitive: bool = True, strip: bool = True) -> ScoreFn:
         want = _normalise(_text(expected), case_sensitive=case_sensitive, strip=strip)
         if got == want:
             return Score(1.0)
-        return Score(0.0, f"expected {_short(want)}, got {_short(got)}")
+        reason = f"expected {_short(want)}, got {_short(got)}"
+        if _short(want) == _short(got):  # alike as far as shown
+            at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            reason += f" (they differ from character {at + 1})"
+        return Score(0.0, reason)
 
     return score
 
@@ -163,7 +167,8 @@ def numeric_close(*, tolerance: float = 0.0, rel_tolerance: float = 0.0) -> Scor
             return Score(0.0, str(exc))
         if abs(got - want) <= max(tolerance, rel_tolerance * abs(want)):
             return Score(1.0)
-        return Score(0.0, f"expected {want:g}, got {got:g}", details={"delta": got - want})
+        shown = (f"{want:g}", f"{got:g}") if f"{want:g}" != f"{got:g}" else (repr(want), repr(got))
+        return Score(0.0, f"expected {shown[0]}, got {shown[1]}", details={"delta": got - want})
 
     return score
 
@@ -174,7 +179,10 @@ def similarity(*, case_sensitive: bool = False) -> ScoreFn:
     def score(sample: ScorerInput) -> Score:
         want = _normalise(_text(_need_expected(sample, "similarity")), case_sensitive=case_sensitive, strip=True)
         got = _normalise(_text(sample.output), case_sensitive=case_sensitive, strip=True)
-        return Score(round(difflib.SequenceMatcher(None, got, want).ratio(), 6))
+        ratio = round(difflib.SequenceMatcher(None, got, want).ratio(), 6)
+        if ratio == 1.0:
+            return Score(1.0)
+        return Score(ratio, f"similarity {ratio:.2f} to expected {_short(want, 40)} (output {_short(got, 40)})")
 
     return score
 
