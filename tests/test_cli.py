@@ -352,3 +352,17 @@ def test_a_run_without_scorers_asks_for_review(project: ProjectDir) -> None:
     assert result.exit_code == 0
     assert "[2/2] 0 passed, 0 failed, 0 errors, 2 to review" in result.output
     assert "2 results have no scorer and need review: gitevals review " in result.output
+
+
+def test_a_python_target_s_exception_keeps_where_it_was_raised(project: ProjectDir) -> None:
+    project.write("flaky_agent.py", "def _lookup(order):\n    raise KeyError(order)\n\n\n"
+                  "def answer(question):\n    return _lookup(question)\n")
+    project.write("datasets/d.yaml", "items:\n  - {id: a, input: A1002, expected: x}\n")
+    project.write("evals/e.yaml", "dataset: d\ntarget: flaky_agent:answer\nscorers: [exact_match]\n")
+    assert invoke(project, "run", "e").exit_code == 1
+    [record] = [json.loads(line) for line in (only_run(project, "e") / "results.jsonl").read_text().splitlines()]
+    error = record["error"]
+    assert error["type"] == "KeyError" and error["where"].endswith("flaky_agent.py:2 in _lookup")
+    assert error["traceback"].endswith("KeyError: 'A1002'") and "return _lookup(question)" in error["traceback"]
+    shown = invoke(project, "runs", "show", "latest")
+    assert "  at flaky_agent.py:2 in _lookup" in shown.output  # relative to the project

@@ -126,7 +126,10 @@ def test_errors_and_timeouts_are_recorded_and_the_run_goes_on() -> None:
     result = run_evals(target, data, ["exact_match"], timeout_s=0.2, concurrency=3)
     assert time.perf_counter() - started < 2
     by_id = {r.item.id: r for r in result.items}
-    assert by_id["e"].error == {"type": "ValueError", "message": "model said no"}
+    error = by_id["e"].error
+    assert error is not None and (error["type"], error["message"]) == ("ValueError", "model said no")
+    assert error["where"].endswith("test_runner.py:119 in target")  # the target's own frame, not the runner's
+    assert "gitevals/runner.py" not in error["traceback"] and error["traceback"].endswith("ValueError: model said no")
     assert by_id["t"].error is not None and by_id["t"].error["type"] == "timeout"
     assert by_id["e"].scores == {} and by_id["ok"].scores["exact_match"]["value"] == 1.0
     assert (result.summary.completed, result.summary.errors) == (1, 2)

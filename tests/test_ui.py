@@ -672,3 +672,16 @@ def test_in_a_real_browser_add_an_item_run_and_follow_it(project: ProjectDir, li
             assert errors == []
         finally:
             browser.close()
+
+
+def test_a_failed_call_s_traceback_is_on_its_result_page(project: ProjectDir, client_for: Any) -> None:
+    project.write("broken_agent.py", "def answer(question):\n    raise RuntimeError('model said <b>no</b>')\n")
+    project.write("datasets/d.yaml", "items:\n  - {id: a, input: hi}\n")
+    project.write("evals/broken.yaml", "dataset: d\ntarget: broken_agent:answer\n")
+    project.git_init()
+    project.commit()
+    run(project, "broken")
+    [run_id] = run_ids(project, "broken")
+    page = client_for(project).get(f"/runs/{run_id}/items/a").text
+    shown = page[page.index('id="traceback"'):]
+    assert "raise RuntimeError(" in shown and "RuntimeError: model said &lt;b&gt;no&lt;/b&gt;" in shown

@@ -621,6 +621,10 @@ class ErrorInfo(_Strict):
     """What went wrong."""
     stderr: str | None = None
     """The end of a command target's standard error."""
+    traceback: str | None = None
+    """The innermost frames of a Python target's exception, as Python prints them."""
+    where: str | None = None
+    """`file:line in function` of the innermost frame: where the exception was raised."""
 
 
 class _ScoreFields(_Strict):

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from datetime import datetime, timezone
 from typing import Any
 
@@ -329,7 +330,38 @@ async def _call(
         return None, error, False, None
     except Exception as exc:
         retryable, retry_after = retry_info(exc)
-        return None, {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__}, retryable, retry_after
+        error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__, **_origin(exc)}
+        return None, error, retryable, retry_after
+
+
+_FRAMES_KEPT = 6
+
+
+def _origin(exc: BaseException) -> dict[str, str]:
+    """Where a target's exception came from: its innermost frames, so that a
+    failing item can be debugged from results.jsonl without running it again."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = str(Path(__file__).parent)  # gitevals' frames (the runner, the target wrappers) say nothing about the bug
+    frames = [f for f in frames if not f.filename.startswith(own)] or frames
+    if not frames:
+        return {}
+    last = frames[-1]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames[-_FRAMES_KEPT:]),
+             *traceback.format_exception_only(type(exc), exc)]
+    return {"traceback": "".join(lines).rstrip("\n"), "where": f"{_shorter(last.filename)}:{last.lineno} in {last.name}"}
+
+
+def _shorter(filename: str) -> str:
+    """`filename` relative to the working folder (the project's, for the CLI) when it is inside it."""
+    import os
+
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:  # another drive, on Windows
+        return filename
+    return filename if relative.startswith("..") else relative
 
 
 async def _score_all(

@@ -121,6 +121,8 @@ def render_items(
         error = record.get("error")
         if error is not None:
             lines.append(f"{head} [yellow]error[/] {escape(error['type'])}: {escape(short(error['message'], 100))}")
+            if error.get("where"):
+                lines.append(f"  [dim]at {escape(error['where'])}[/]")
             continue
         for name, score in record.get("scores", {}).items():
             if score.get("passed") or score.get("skipped"):
