@@ -375,3 +375,15 @@ def test_a_run_without_thresholds_says_its_exit_code_ignores_the_scores(support_
             "add e.g. `thresholds: {has-answer: 0.8}`") in " ".join(loose.stdout.split())
     gated = run_cli(support_project, "run", "support")  # thresholds: {has-answer: 0.5}
     assert "sets no thresholds" not in gated.stdout
+
+
+def test_validate_says_a_run_refuses_a_dataset_without_items(support_project: ProjectDir) -> None:
+    support_project.write("datasets/empty.yaml", "items: []\n")
+    checked = run_cli(support_project, "dataset", "validate")
+    assert checked.returncode == 0, checked.stderr
+    lines = {line.split(":")[0]: line for line in checked.stdout.splitlines()}
+    assert lines["ok empty"] == "ok empty: 0 items (a run refuses a dataset without items: add some)"
+    assert lines["ok support"] == "ok support: 3 items"
+    support_project.write("evals/empty.yaml", "dataset: empty\ntarget: support_agent:answer\n")
+    refused = run_cli(support_project, "run", "empty")
+    assert refused.returncode == 2 and "has no items" in refused.stderr

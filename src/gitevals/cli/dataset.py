@@ -168,7 +168,8 @@ def validate(ctx: click.Context, name: str | None, fix: bool, commit: bool) -> N
             failed += 1
             err.print(str(exc), highlight=False, markup=False)
             continue
-        out.print(f"[green]ok[/] {each}: {plural(len(data.items), 'item')}")
+        empty = " [yellow](a run refuses a dataset without items: add some)[/]" if not data.items else ""
+        out.print(f"[green]ok[/] {each}: {plural(len(data.items), 'item')}{empty}")
     if not names:
         out.print(f"no datasets in {project.relative(project.datasets_dir)}/")
     if failed:
