@@ -37,6 +37,25 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
+
+@contextmanager
+def chromium_page(**options: Any) -> Iterator[tuple[Any, list[str]]]:
+    """A page of headless Debian Chromium, closed afterwards, and the list that
+    collects its script errors and console errors (a test ends asserting it is empty)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(**options)
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            yield page, errors
+        finally:
+            browser.close()
+
+
 # An agent whose answers depend on mode.txt, so that runs at two commits differ;
 # it records a tool call (a trajectory) and can answer with markup.
 AGENT = '''
@@ -634,44 +653,36 @@ def test_stopping_the_server_interrupts_the_runs_it_started(project: ProjectDir)
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium "
                     "(apt-get install chromium; .ci/run installs it)")
 def test_in_a_real_browser_add_an_item_run_and_follow_it(project: ProjectDir, live_server: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-            page.goto(live_server + "/datasets")
-            page.get_by_role("link", name="support", exact=True).click()
-            expect(page.locator("h1")).to_have_text("support")
-            page.locator("textarea[name=input]").fill("How long is the refund window?")
-            page.locator("textarea[name=expected]").fill("30 days")
-            page.locator("input[name=tags]").fill("billing")
-            page.get_by_role("button", name="Add item").click()
-            expect(page.locator("#notice")).to_contain_text("Added how-long-is-the-refund-window")
-            page.goto(live_server + "/datasets/support/items/markup")
-            page.once("dialog", lambda dialog: dialog.accept())  # "Remove markup from support?"
-            page.get_by_role("button", name="Remove markup").click()
-            expect(page.locator("#notice")).to_contain_text("Removed markup")
-            expect(page.locator("#items tr[data-item]")).to_have_count(4)
-            page.goto(live_server + "/evals/support")
-            page.locator("input[name=concurrency]").fill("2")
-            page.get_by_role("button", name="Run support").click()
-            expect(page.locator("#live")).to_have_attribute("data-state", "finished", timeout=20_000)
-            expect(page.locator("#live-status")).to_have_text("completed")
-            expect(page.locator("#live-count")).to_have_text("4 / 4")
-            expect(page.locator("#live-items li")).to_have_count(4)
-            run_url = page.url
-            page.get_by_role("link", name="Show the results").click()
-            page.wait_for_url(run_url)
-            expect(page.locator("#run-status")).to_have_text("completed")
-            expect(page.locator("#totals")).to_contain_text("4 items: 4 completed, 0 target errors")
-            expect(page.locator('#result-table tr[data-item="how-long-is-the-refund-window"] td.passed')).to_have_count(1)
-            assert errors == []
-        finally:
-            browser.close()
+    with chromium_page() as (page, errors):
+        page.goto(live_server + "/datasets")
+        page.get_by_role("link", name="support", exact=True).click()
+        expect(page.locator("h1")).to_have_text("support")
+        page.locator("textarea[name=input]").fill("How long is the refund window?")
+        page.locator("textarea[name=expected]").fill("30 days")
+        page.locator("input[name=tags]").fill("billing")
+        page.get_by_role("button", name="Add item").click()
+        expect(page.locator("#notice")).to_contain_text("Added how-long-is-the-refund-window")
+        page.goto(live_server + "/datasets/support/items/markup")
+        page.once("dialog", lambda dialog: dialog.accept())  # "Remove markup from support?"
+        page.get_by_role("button", name="Remove markup").click()
+        expect(page.locator("#notice")).to_contain_text("Removed markup")
+        expect(page.locator("#items tr[data-item]")).to_have_count(4)
+        page.goto(live_server + "/evals/support")
+        page.locator("input[name=concurrency]").fill("2")
+        page.get_by_role("button", name="Run support").click()
+        expect(page.locator("#live")).to_have_attribute("data-state", "finished", timeout=20_000)
+        expect(page.locator("#live-status")).to_have_text("completed")
+        expect(page.locator("#live-count")).to_have_text("4 / 4")
+        expect(page.locator("#live-items li")).to_have_count(4)
+        run_url = page.url
+        page.get_by_role("link", name="Show the results").click()
+        page.wait_for_url(run_url)
+        expect(page.locator("#run-status")).to_have_text("completed")
+        expect(page.locator("#totals")).to_contain_text("4 items: 4 completed, 0 target errors")
+        expect(page.locator('#result-table tr[data-item="how-long-is-the-refund-window"] td.passed')).to_have_count(1)
+        assert errors == []
 
 
 def test_a_failed_call_s_traceback_is_on_its_result_page(project: ProjectDir, client_for: Any) -> None:

@@ -20,7 +20,7 @@ from gitevals.cli import cli
 from gitevals.datasets import load_dataset
 
 from .conftest import ProjectDir, git
-from .test_ui import CHROMIUM, CHROMIUM_ARGS, ORIGIN, XSS, post, rows, serving
+from .test_ui import CHROMIUM, ORIGIN, XSS, chromium_page, post, rows, serving
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 
@@ -543,61 +543,53 @@ def test_changes_from_other_origins_are_refused_on_the_new_routes(support: Proje
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium "
                     "(apt-get install chromium; .ci/run installs it)")
 def test_in_a_real_browser_create_add_and_import_with_a_bad_row(support: ProjectDir, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     source = tmp_path / "tickets.csv"
     source.write_text(BAD_ROW_CSV)
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    with serving(support) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    with serving(support) as url, chromium_page(viewport={"width": 1280, "height": 900}) as (page, errors):
 
-            def shot(name: str) -> None:
-                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        def shot(name: str) -> None:
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
-            page.goto(url + "/datasets")
-            shot("1-datasets")
-            page.locator("#new-dataset input[name=name]").fill("faq")
-            page.locator("#new-dataset input[name=description]").fill("Frequent questions")
-            page.get_by_role("button", name="Create dataset").click()
-            expect(page.locator("h1")).to_have_text("faq")
-            expect(page.locator("#notice")).to_contain_text("Created datasets/faq.yaml")
-            shot("2-new-dataset")
-            page.locator("textarea[name=input]").fill("How long is the refund window?")
-            page.locator("textarea[name=expected]").fill("30 days")
-            page.get_by_role("button", name="Add item").click()
-            expect(page.locator("#notice")).to_contain_text("Added how-long-is-the-refund-window")
-            shot("3-item")
-            page.get_by_role("link", name="faq", exact=True).click()
-            page.locator("input[name=file]").set_input_files(str(source))
-            page.get_by_role("button", name="Preview").click()
-            expect(page.locator("h1")).to_have_text("Import tickets.csv into faq")
-            expect(page.locator("#problems li")).to_have_count(1)
-            expect(page.locator('#problems li[data-line="3"]')).to_contain_text("line 3: id 'bad id' has characters")
-            expect(page.locator('#preview tr[data-line="3"]')).to_have_class("errored")
-            shot("4-import-preview")
-            page.get_by_role("button", name="Import into faq").click()
-            expect(page.locator("#import-error")).to_contain_text("nothing imported")
-            # the form comes back with status 400, which Chromium logs; that one is expected
-            assert errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
-            errors.clear()
-            shot("5-import-refused")
-            page.get_by_label("skip the invalid rows").check()
-            page.get_by_role("button", name="Import into faq").click()
-            expect(page.locator("#notice")).to_contain_text("Imported 2 items, updated 0, skipped 1 invalid row")
-            expect(page.locator("#items tr[data-item]")).to_have_count(3)
-            shot("6-imported")
-            page.locator("#history-link").click()
-            expect(page.locator("#pending")).to_contain_text("+3 ~0 -0")
-            shot("7-history")
-            assert errors == []
-        finally:
-            browser.close()
+        page.goto(url + "/datasets")
+        shot("1-datasets")
+        page.locator("#new-dataset input[name=name]").fill("faq")
+        page.locator("#new-dataset input[name=description]").fill("Frequent questions")
+        page.get_by_role("button", name="Create dataset").click()
+        expect(page.locator("h1")).to_have_text("faq")
+        expect(page.locator("#notice")).to_contain_text("Created datasets/faq.yaml")
+        shot("2-new-dataset")
+        page.locator("textarea[name=input]").fill("How long is the refund window?")
+        page.locator("textarea[name=expected]").fill("30 days")
+        page.get_by_role("button", name="Add item").click()
+        expect(page.locator("#notice")).to_contain_text("Added how-long-is-the-refund-window")
+        shot("3-item")
+        page.get_by_role("link", name="faq", exact=True).click()
+        page.locator("input[name=file]").set_input_files(str(source))
+        page.get_by_role("button", name="Preview").click()
+        expect(page.locator("h1")).to_have_text("Import tickets.csv into faq")
+        expect(page.locator("#problems li")).to_have_count(1)
+        expect(page.locator('#problems li[data-line="3"]')).to_contain_text("line 3: id 'bad id' has characters")
+        expect(page.locator('#preview tr[data-line="3"]')).to_have_class("errored")
+        shot("4-import-preview")
+        page.get_by_role("button", name="Import into faq").click()
+        expect(page.locator("#import-error")).to_contain_text("nothing imported")
+        # the form comes back with status 400, which Chromium logs; that one is expected
+        assert errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+        errors.clear()
+        shot("5-import-refused")
+        page.get_by_label("skip the invalid rows").check()
+        page.get_by_role("button", name="Import into faq").click()
+        expect(page.locator("#notice")).to_contain_text("Imported 2 items, updated 0, skipped 1 invalid row")
+        expect(page.locator("#items tr[data-item]")).to_have_count(3)
+        shot("6-imported")
+        page.locator("#history-link").click()
+        expect(page.locator("#pending")).to_contain_text("+3 ~0 -0")
+        shot("7-history")
+        assert errors == []
     assert sorted(p.name for p in shots.iterdir()) == ["1-datasets.png", "2-new-dataset.png", "3-item.png",
                                                        "4-import-preview.png", "5-import-refused.png",
                                                        "6-imported.png", "7-history.png"]

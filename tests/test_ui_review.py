@@ -22,7 +22,7 @@ from gitevals.models import ReviewLine, RunManifest
 from gitevals.review import human_score, latest_reviews, read_reviews
 
 from .conftest import ProjectDir
-from .test_ui import CHROMIUM, CHROMIUM_ARGS, ORIGIN, XSS, project_with_runs, run, run_ids, serving
+from .test_ui import CHROMIUM, ORIGIN, XSS, chromium_page, project_with_runs, run, run_ids, serving
 
 REVIEWER = "Rita Reviewer"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -412,53 +412,45 @@ def test_compare_shows_the_human_scorer_after_reviews_in_the_browser(project: Pr
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium at /usr/bin/chromium "
                     "(apt-get install chromium; .ci/run installs it)")
 def test_in_a_real_browser_review_two_results(one_run: tuple[ProjectDir, str], tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     project, run_id = one_run
-    with serving(project) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            dialogs: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-            page.goto(f"{url}/runs/{run_id}")
-            page.get_by_role("link", name="Review results by hand").click()
-            expect(page.locator("h1")).to_contain_text("Review markup")
-            # the model's <script> is text on the page, not a script that ran
-            expect(page.locator("#output pre")).to_have_text("<script>alert(1)</script> is not an answer")
-            expect(page.locator("#output script")).to_have_count(0)
-            expect(page.locator("#progress")).to_contain_text("0 of 4 reviewed, 4 remaining")
-            expect(page.locator("input[name=reviewer]")).to_have_value(REVIEWER)
-            expect(page.locator("#review-form")).to_have_attribute("data-keys", "on")  # review.js has run
-            page.keyboard.press("p")  # the key for pass
-            expect(page.locator("input[name=verdict][value=pass]")).to_be_checked()
-            page.locator("textarea[name=comment]").fill("Shows the markup as text")
-            page.get_by_role("button", name="Save & next").click()
-            expect(page.locator("h1")).to_contain_text("Review opening-hours")
-            expect(page.locator("#notice")).to_have_text("Saved markup.")
-            expect(page.locator("#progress")).to_contain_text("1 of 4 reviewed, 3 remaining")
-            expect(page.locator("#review-form")).to_have_attribute("data-keys", "on")
-            page.locator("input[name=verdict][value=fail]").check()
-            page.locator("input[name=score]").fill("0.3")
-            page.keyboard.press("p")  # typed into a field, a key is not a shortcut: the verdict stays fail
-            expect(page.locator("input[name=verdict][value=fail]")).to_be_checked()
-            page.locator("h1").click()
-            page.keyboard.press("!")  # flag it
-            expect(page.locator("input[name=flagged]")).to_be_checked()
-            page.keyboard.press("Enter")  # save
-            expect(page.locator("h1")).to_contain_text("Review refund-window")
-            expect(page.locator("#progress")).to_contain_text("2 of 4 reviewed, 2 remaining")
-            page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
-            page.locator("#back").click()
-            expect(page.locator("#existing-review")).to_contain_text("fail")
-            expect(page.locator("#existing-review")).to_contain_text(REVIEWER)
-            expect(page.locator("input[name=score]")).to_have_value("0.3")
-            assert errors == [] and dialogs == []
-        finally:
-            browser.close()
+    with serving(project) as url, chromium_page() as (page, errors):
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(f"{url}/runs/{run_id}")
+        page.get_by_role("link", name="Review results by hand").click()
+        expect(page.locator("h1")).to_contain_text("Review markup")
+        # the model's <script> is text on the page, not a script that ran
+        expect(page.locator("#output pre")).to_have_text("<script>alert(1)</script> is not an answer")
+        expect(page.locator("#output script")).to_have_count(0)
+        expect(page.locator("#progress")).to_contain_text("0 of 4 reviewed, 4 remaining")
+        expect(page.locator("input[name=reviewer]")).to_have_value(REVIEWER)
+        expect(page.locator("#review-form")).to_have_attribute("data-keys", "on")  # review.js has run
+        page.keyboard.press("p")  # the key for pass
+        expect(page.locator("input[name=verdict][value=pass]")).to_be_checked()
+        page.locator("textarea[name=comment]").fill("Shows the markup as text")
+        page.get_by_role("button", name="Save & next").click()
+        expect(page.locator("h1")).to_contain_text("Review opening-hours")
+        expect(page.locator("#notice")).to_have_text("Saved markup.")
+        expect(page.locator("#progress")).to_contain_text("1 of 4 reviewed, 3 remaining")
+        expect(page.locator("#review-form")).to_have_attribute("data-keys", "on")
+        page.locator("input[name=verdict][value=fail]").check()
+        page.locator("input[name=score]").fill("0.3")
+        page.keyboard.press("p")  # typed into a field, a key is not a shortcut: the verdict stays fail
+        expect(page.locator("input[name=verdict][value=fail]")).to_be_checked()
+        page.locator("h1").click()
+        page.keyboard.press("!")  # flag it
+        expect(page.locator("input[name=flagged]")).to_be_checked()
+        page.keyboard.press("Enter")  # save
+        expect(page.locator("h1")).to_contain_text("Review refund-window")
+        expect(page.locator("#progress")).to_contain_text("2 of 4 reviewed, 2 remaining")
+        page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
+        page.locator("#back").click()
+        expect(page.locator("#existing-review")).to_contain_text("fail")
+        expect(page.locator("#existing-review")).to_contain_text(REVIEWER)
+        expect(page.locator("input[name=score]")).to_have_value("0.3")
+        assert errors == [] and dialogs == []
     assert (tmp_path / "review.png").stat().st_size > 10_000
     assert [(x["item_id"], x["verdict"], x["score"], x["comment"], x["flagged"], x["reviewer"])
             for x in reviews_of(project, run_id)] == [

@@ -7,12 +7,11 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import UnionType
-from typing import Any, TypeVar, Union, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ._union_errors import Located, Mismatch, locate_errors, real_errors, tag_values
+from ._union_errors import Located, Mismatch, _members, locate_errors, real_errors, tag_values
 from ._yaml import YamlProblem, load_yaml, locate
 from .errors import GitevalsError, Problem, did_you_mean
 
@@ -52,6 +51,15 @@ def parse_yaml_bytes(raw: bytes, path: Path | str, error_cls: type[GitevalsError
 
 def read_model(path: Path, model: type[M], error_cls: type[GitevalsError]) -> tuple[str, M]:
     """Read and validate a YAML file; all its problems are raised together."""
+    text, data = _read_mapping(path, model, error_cls)
+    try:
+        return text, model.model_validate(data)
+    except ValidationError as exc:
+        raise error_cls(problems=validation_problems(exc, model, path, text)) from None
+
+
+def _read_mapping(path: Path, model: type[BaseModel], error_cls: type[GitevalsError]) -> tuple[str, dict[str, Any]]:
+    """The text and the top-level mapping of a YAML file that `model` describes."""
     text, data = read_yaml_file(path, error_cls)
     if data is None:
         data = {}
@@ -63,10 +71,7 @@ def read_model(path: Path, model: type[M], error_cls: type[GitevalsError]) -> tu
             col=1,
             hint=f"see schemas/ for the keys a {model.__name__} file takes",
         )
-    try:
-        return text, model.model_validate(data)
-    except ValidationError as exc:
-        raise error_cls(problems=validation_problems(exc, model, path, text)) from None
+    return text, data
 
 
 def read_model_partly(path: Path, model: type[M], error_cls: type[GitevalsError]) -> tuple[str, M, list[Problem], set[str]]:
@@ -74,20 +79,15 @@ def read_model_partly(path: Path, model: type[M], error_cls: type[GitevalsError]
     without is returned without them, with its problems and the keys left out,
     so that the caller can check the rest and report every problem at once.
     Raises when a required key is wrong."""
+    text, data = _read_mapping(path, model, error_cls)
     try:
-        return (*read_model(path, model, error_cls), [], set())
-    except GitevalsError as exc:
-        failed = exc
-    text, data = read_yaml_file(path, error_cls)  # a file that does not parse raises here again
-    errors: list[Any] = []
-    if isinstance(data, dict):
-        try:
-            model.model_validate(data)
-        except ValidationError as invalid:
-            errors = invalid.errors()
+        return text, model.model_validate(data), [], set()
+    except ValidationError as invalid:
+        errors = invalid.errors()
+        failed = error_cls(problems=validation_problems(invalid, model, path, text))
     bad = {str(err["loc"][0]) for err in errors if err["loc"]}
     required = {key for key, field in model.model_fields.items() if field.is_required()}
-    if not errors or bad & required or any(not err["loc"] for err in errors):
+    if bad & required or any(not err["loc"] for err in errors):
         raise failed
     try:
         partial = model.model_validate({k: v for k, v in data.items() if k not in bad})
@@ -103,8 +103,7 @@ def read_model_partly(path: Path, model: type[M], error_cls: type[GitevalsError]
 def _good_entries(annotation: Any, value: list[Any]) -> list[Any] | None:
     """`value`'s entries validated as the list in `annotation` takes them, None
     for each bad one; None when the field takes no list."""
-    lists = [a for a in (get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,))
-             if get_origin(a) is list]
+    lists = [a for a in _members(annotation) or [annotation] if get_origin(a) is list]
     if not lists:
         return None
     adapter: TypeAdapter[Any] = TypeAdapter(get_args(lists[0])[0])
@@ -143,7 +142,7 @@ def validation_problems(
         elif entry.err["type"] == "missing" and (entry.loc[:-1], entry.loc[-1]) in misspelt.values():
             continue  # said with the misspelt key that was meant for it
         else:
-            message, hint = _describe(entry.err, entry.loc, model, name, entry)
+            message, hint = _describe(entry, name)
             meant = misspelt.get((entry.loc[:-1], entry.loc[-1]))
             if meant is not None:
                 hint = f"did you mean {meant[1]!r}? it is required"
@@ -201,22 +200,16 @@ _WANTED = {
 }
 
 
-def _describe(
-    err: dict[str, Any],
-    loc: tuple[Any, ...],
-    model: type[BaseModel],
-    name: Callable[[Sequence[Any]], str] = lambda loc: _dotted(loc),
-    entry: Located | None = None,
-) -> tuple[str, str | None]:
+def _describe(entry: Located, name: Callable[[Sequence[Any]], str]) -> tuple[str, str | None]:
+    err, loc = entry.err, entry.loc
     where = name(loc) or "file"
     kind = err["type"]
     ctx = err.get("ctx") or {}
     if kind == "extra_forbidden":
         key = str(loc[-1]) if loc else "?"
-        owner = entry.owner if entry is not None else None
-        allowed = list(owner.model_fields) if owner is not None else _allowed_keys(model, loc[:-1])
-        hint = _misplaced_hint(key, owner or _model_at(model, loc[:-1])) or (
-            did_you_mean(key, allowed) if allowed else None)
+        owner = entry.owner  # the walk along the model found it: every unknown key has one
+        allowed = list(owner.model_fields) if owner is not None else []
+        hint = _misplaced_hint(key, owner) or (did_you_mean(key, allowed) if allowed else None)
         return f"unknown key {key!r}" + (f" in {name(loc[:-1])}" if loc[:-1] else ""), hint
     if kind == "missing":
         key = str(loc[-1])
@@ -227,12 +220,12 @@ def _describe(
     if kind == "union_tag_invalid":
         tag = str(ctx.get("tag", err["input"]))
         tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
-        near = did_you_mean(tag, tags)
-        hint = (near + " " if near and near.startswith("did you") else "") + "use one of: " + ", ".join(tags)
+        near = did_you_mean(tag, tags, or_choices=False)
+        hint = (near + " " if near else "") + "use one of: " + ", ".join(tags)
         return f"{where}: unknown type {tag!r}", hint
     if kind == "union_tag_not_found":
         key = str(ctx.get("discriminator", "type")).strip("'")
-        tags = tag_values(entry.end) if entry is not None else []
+        tags = tag_values(entry.end)
         return f"{where}: no `{key}:`", f"add `{key}:`" + (f", one of: {', '.join(tags)}" if tags else "")
     if kind == "value_error" and "error" in ctx:
         return f"{where}: {ctx['error']}", None  # a validator's own words, without "Value error, "
@@ -298,30 +291,6 @@ def _misplaced_hint(key: str, owner: type[BaseModel] | None) -> str | None:
             return (f"`{key}` is a key of each entry of `{field_name}`: indent it under the entry it belongs to, "
                     "level with that entry's other keys")
     return None
-
-
-def _model_at(model: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | None:
-    """The model found at `loc`, when it can be followed."""
-    current: Any = model
-    free_key = False  # the part after a mapping field is a key of the user's choosing
-    for part in loc:
-        if isinstance(part, int) or free_key:
-            free_key = False
-            continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
-            return None
-        free_key = get_origin(field.annotation) is dict
-        current = _model_in(field.annotation)
-        if current is None:
-            return None
-    return current
-
-
-def _allowed_keys(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
-    """The field names of the model found at `loc`, when it can be followed."""
-    found = _model_at(model, loc)
-    return list(found.model_fields) if found is not None else []
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:

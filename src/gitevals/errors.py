@@ -102,13 +102,16 @@ class NotFoundError(GitevalsError):
     """A dataset, eval or run that was asked for does not exist."""
 
 
-def did_you_mean(name: str, choices: Iterable[str]) -> str | None:
-    """A hint naming the nearest choices to a misspelt `name`, or the valid ones."""
+def did_you_mean(name: str, choices: Iterable[str], *, or_choices: bool = True) -> str | None:
+    """A hint naming the nearest choices to a misspelt `name`, or the valid ones
+    (None instead when not `or_choices`)."""
     options = sorted(set(choices))
     if not options:
         return None
     near = difflib.get_close_matches(name, options, n=3, cutoff=0.6)
     if near:
         return "did you mean " + " or ".join(repr(n) for n in near) + "?"
+    if not or_choices:
+        return None
     shown = ", ".join(options[:12]) + (", ..." if len(options) > 12 else "")
     return f"valid choices: {shown}"

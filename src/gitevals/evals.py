@@ -189,9 +189,7 @@ def plan_resume(
     `tags`, `trials` or `shard` given must be the run's own."""
     manifest = read_manifest(folder)
     eval_name = project.eval_path(name).stem
-    if manifest.eval != eval_name:
-        raise GitevalsError(f"run {manifest.id} is of eval {manifest.eval!r}, not {eval_name!r}",
-                            hint=f"resume it with `gitevals run {manifest.eval} --resume {manifest.id}`")
+    _check_eval(manifest, eval_name)
     own_trials = int(manifest.config.get("trials") or 1)
     own_shard = tuple(int(n) for n in manifest.shard.split("/")) if manifest.shard else None
     for option, given, own in (("--tag", list(tags or []) or None, manifest.tags), ("--trials", trials, own_trials),
@@ -209,6 +207,13 @@ def plan_resume(
         only_ids = sorted({r["item_id"] for r in source.records if not record_passed(r)})
     return plan_eval(project, name, tags=manifest.tags, concurrency=concurrency, trials=own_trials, shard=own_shard,
                      only_ids=only_ids, only_failed_from=manifest.only_failed_from)
+
+
+def _check_eval(manifest: RunManifest, eval_name: str) -> None:
+    """Raises when the run to resume is of another eval."""
+    if manifest.eval != eval_name:
+        raise GitevalsError(f"run {manifest.id} is of eval {manifest.eval!r}, not {eval_name!r}",
+                            hint=f"resume it with `{resume_command(manifest)}`")
 
 
 def _option_text(value: Any) -> str:
@@ -391,9 +396,7 @@ def _reopen(project: Project, plan: EvalPlan, folder: Path, force: bool,
             process: RunProcess) -> tuple[RunWriter, set[tuple[str, int]]]:
     """The writer of an earlier run to complete, and the item x trial pairs it already has."""
     manifest = read_manifest(folder)
-    if manifest.eval != plan.name:
-        raise GitevalsError(f"run {manifest.id} is of eval {manifest.eval!r}, not {plan.name!r}",
-                            hint=f"resume it with `{resume_command(manifest)}`")
+    _check_eval(manifest, plan.name)
     if manifest.status == "completed" and not force:
         raise GitevalsError(f"run {manifest.id} is already complete", hint="start a new run instead")
     if manifest.status == "running" and run_liveness(manifest) == "running" and not force:

@@ -27,7 +27,7 @@ from .models import RunManifest, RunProcess
 from .results import read_manifest
 
 __all__ = ["Liveness", "current_process", "interrupt_refusal", "interrupt_run", "process_gone", "resume_command",
-           "run_liveness", "status_text"]
+           "run_liveness"]
 
 Liveness = Literal["running", "gone", "unknown"]
 
@@ -47,33 +47,33 @@ def run_liveness(manifest: RunManifest) -> Liveness:
     process = manifest.process
     if process is None or not _here(process):
         return "unknown"
+    return _liveness(process)[0]
+
+
+def _liveness(process: RunProcess) -> tuple[Liveness, tuple[str, int] | None]:
+    """`run_liveness` of a process on this machine, with the /proc stat it was judged by (None when none)."""
     try:
         os.kill(process.pid, 0)  # signal 0 sends nothing: it asks whether the pid exists
     except ProcessLookupError:
-        return "gone"
+        return "gone", None
     except PermissionError:
         pass  # it exists, and belongs to another user
     except OSError:  # a pid this system cannot have
-        return "unknown"
+        return "unknown", None
     stat = _proc_stat(process.pid)
     if stat is None:  # no /proc (macOS), or it ended just now: the pid alone says it exists
-        return "running"
+        return "running", None
     state, ticks = stat
     if state in ("Z", "X"):  # it exited; only its parent has not collected it yet
-        return "gone"
+        return "gone", stat
     if process.start_ticks is not None and ticks != process.start_ticks:
-        return "gone"  # the pid was given to a later process
-    return "running"
+        return "gone", stat  # the pid was given to a later process
+    return "running", stat
 
 
 def process_gone(manifest: RunManifest) -> bool:
     """Whether the run says `running` but the process recording it has ended without finishing it."""
     return manifest.status == "running" and run_liveness(manifest) == "gone"
-
-
-def status_text(manifest: RunManifest) -> str:
-    """The run's status as people read it: `running (process gone)` for a run nothing runs any more."""
-    return f"{manifest.status} (process gone)" if process_gone(manifest) else manifest.status
 
 
 def resume_command(manifest: RunManifest) -> str:
@@ -97,11 +97,10 @@ def interrupt_refusal(manifest: RunManifest) -> str | None:
         return f"its process (pid {process.pid}) does more than this run, e.g. another `gitevals ui`; stop it there"
     if process.pid == os.getpid():
         return "it runs in this process"
-    liveness = run_liveness(manifest)
+    liveness, stat = _liveness(process)  # running with a stat: the start ticks matched
     if liveness == "gone":
         return f"its process (pid {process.pid}) is gone; complete it with `{resume_command(manifest)}`"
-    stat = _proc_stat(process.pid)
-    if liveness != "running" or process.start_ticks is None or stat is None or stat[1] != process.start_ticks:
+    if liveness != "running" or process.start_ticks is None or stat is None:
         return f"this system cannot confirm that pid {process.pid} is still the process that started it"
     return None
 

@@ -211,10 +211,10 @@ def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
             f"{ref!r} matches {len(matches)} runs: {shown}{more}",
             hint=f"give more of the run id, or `latest`; see them with `{listing}`",
         )
-    near = did_you_mean(ref, [r.id for r in runs] + sorted({r.manifest.eval for r in runs}))
+    near = did_you_mean(ref, [r.id for r in runs] + sorted({r.manifest.eval for r in runs}), or_choices=False)
     raise NotFoundError(
         f"no run {ref!r}",
-        hint=(near + "; " if near and near.startswith("did you mean") else "")
+        hint=(near + "; " if near else "")
         + "name a run by its id (or a unique start or end of it), a run folder, an eval name, "
         "`latest` or `latest~N`; list them with `gitevals runs list [EVAL]`",
     )
@@ -234,8 +234,9 @@ def _newest(runs: list[RunInfo], back: int, ref: str, eval_name: str | None) -> 
         return runs[-1 - back]
     of = f" of eval {eval_name!r}" if eval_name else ""
     count = f"only {plural(len(runs), 'run')}" if runs else "no runs"
+    name = _split_back(ref)[0]
     raise NotFoundError(
         f"no run {ref!r}: there {'is' if len(runs) == 1 else 'are'} {count}{of}",
-        hint=f"`{_split_back(ref)[0]}` is the newest run, `{_split_back(ref)[0]}~1` the one before it; "
+        hint=f"`{name}` is the newest run, `{name}~1` the one before it; "
         f"list them with `gitevals runs list{' ' + eval_name if eval_name else ''}`",
     )

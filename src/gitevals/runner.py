@@ -12,8 +12,8 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -335,6 +335,7 @@ async def _call(
 
 
 _FRAMES_KEPT = 6
+_OWN_FILES = str(Path(__file__).parent)  # gitevals' frames (the runner, the target wrappers) say nothing about the bug
 
 
 def _origin(exc: BaseException) -> dict[str, str]:
@@ -343,8 +344,7 @@ def _origin(exc: BaseException) -> dict[str, str]:
     import traceback
 
     frames = traceback.extract_tb(exc.__traceback__)
-    own = str(Path(__file__).parent)  # gitevals' frames (the runner, the target wrappers) say nothing about the bug
-    frames = [f for f in frames if not f.filename.startswith(own)] or frames
+    frames = [f for f in frames if not f.filename.startswith(_OWN_FILES)] or frames
     if not frames:
         return {}
     last = frames[-1]

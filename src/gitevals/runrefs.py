@@ -83,13 +83,18 @@ def check_ref(project: Project, ref: str) -> str:
     """The commit sha `ref` names; raises when the project is in no repository or
     `ref` names no commit. Asked before a run whose end needs it (`--baseline`),
     so that a typo costs nothing rather than the whole run."""
-    repo = open_repo(project.root)
-    if repo is None:
-        raise NotFoundError("--baseline needs a git repository", hint="run `git init` and commit your evals")
+    repo = _open_repo(project)
     try:
         return repo.resolve(ref)
     finally:
         repo.close()
+
+
+def _open_repo(project: Project) -> Repository:
+    repo = open_repo(project.root)
+    if repo is None:
+        raise NotFoundError("--baseline needs a git repository", hint="run `git init` and commit your evals")
+    return repo
 
 
 def find_baseline(project: Project, eval_name: str, ref: str, exclude: str | None = None) -> LoadedRun:
@@ -99,9 +104,7 @@ def find_baseline(project: Project, eval_name: str, ref: str, exclude: str | Non
     committed on another branch is found without checking it out. The run made
     at the commit nearest to `ref` wins; among those, the newest.
     """
-    repo = open_repo(project.root)
-    if repo is None:
-        raise NotFoundError("--baseline needs a git repository", hint="run `git init` and commit your evals")
+    repo = _open_repo(project)
     try:
         target = repo.resolve(ref)
         candidates = _candidates(project, repo, eval_name, target)

@@ -227,7 +227,7 @@ def _given_scorers(project: Project, spec: Any) -> list[BoundScorer]:
     scoped and named as `gitevals run` names them (`trajectory.tool_call_accuracy`)."""
     parsed = parse_scorer_spec(spec) if isinstance(spec, str) else spec
     if not (isinstance(parsed, Mapping) and "type" not in parsed and set(parsed) & _GROUPS):
-        return [_given_scorer(project, spec)]
+        return [_given_scorer(project, parsed, _label(spec))]
     try:
         entries = list(scorer_entries(parsed))
     except (ValueError, AttributeError, TypeError):
@@ -238,8 +238,13 @@ def _given_scorers(project: Project, spec: Any) -> list[BoundScorer]:
     return [scoped(_given_scorer(project, inner), scope) for _, inner, scope in entries]
 
 
-def _given_scorer(project: Project, spec: Any) -> BoundScorer:
-    label = spec if isinstance(spec, str) else json.dumps(spec, default=str) if isinstance(spec, Mapping) else repr(spec)
+def _label(spec: Any) -> str:
+    return spec if isinstance(spec, str) else json.dumps(spec, default=str) if isinstance(spec, Mapping) else repr(spec)
+
+
+def _given_scorer(project: Project, spec: Any, label: str | None = None) -> BoundScorer:
+    """`label` names the spec as it was given, when `spec` is that already parsed."""
+    label = _label(spec) if label is None else label
     if isinstance(spec, str):
         spec = parse_scorer_spec(spec)
     try:
@@ -249,8 +254,8 @@ def _given_scorer(project: Project, spec: Any) -> BoundScorer:
     except ValidationError as exc:
         from ._validation import error_messages
 
-        groups = [did_you_mean(str(key), _GROUPS) for key in spec if "type" not in spec]
-        near = next((g for g in groups if g and g.startswith("did you mean")), None)
+        groups = [did_you_mean(str(key), _GROUPS, or_choices=False) for key in spec if "type" not in spec]
+        near = next((g for g in groups if g), None)
         generic = ("a scorer mapping needs `type:` (a built-in name, a scorer named in gitevals.yaml, or "
                    "module:attr), its other keys are the scorer's options; or it groups scorers: {trajectory: [...]}")
         raise ConfigError(problems=[

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from urllib.parse import quote
 
 import click
 
@@ -34,6 +33,8 @@ def ui(port: int, host: str, open_browser: bool) -> None:
     interrupted, resumable with `gitevals run EVAL --resume RUN`. A run started
     with `gitevals run` elsewhere is followed live on its page too.
     """
+    from urllib.parse import quote
+
     from ..ui import TOKEN_ENV, access_token, bind, create_app, is_loopback, make_server
 
     project = get_project()

@@ -67,7 +67,6 @@ class CommandTarget:
                 f"stdout is not JSON ({exc}): {text[:200]!r}", kind="bad_output", stderr=stderr
             ) from None
 
-
     async def _communicate(self, data: bytes) -> tuple[int, bytes, bytes]:
         """Run the command with `data` on its stdin: its exit status, stdout and stderr.
 

@@ -57,6 +57,7 @@ class Chart:
 def trend_charts(runs: Sequence[RunManifest], thresholds: Mapping[str, float] | None = None) -> list[Chart]:
     """One chart per scorer of the runs' summaries, a point per run in the given order;
     `thresholds` (scorer, or `*` for every scorer: the lowest acceptable mean) draws each one's line."""
+    thresholds = thresholds or {}
     names: list[str] = []
     for run in runs:
         for name in run.summary.scores if run.summary else {}:
@@ -75,7 +76,7 @@ def trend_charts(runs: Sequence[RunManifest], thresholds: Mapping[str, float] | 
             x = LEFT + (index * step if len(runs) > 1 else plot_w / 2)
             label = run.git.commit[:8] if run.git and run.git.commit else run.started_at[:10]
             points.append(Point(x, TOP + plot_h * (1 - summary.mean), run.id, summary.mean, label))
-        limit = (thresholds or {}).get(name, (thresholds or {}).get("*"))
+        limit = thresholds.get(name, thresholds.get("*"))
         threshold = (TOP + plot_h * (1 - limit), limit) if limit is not None else None
         charts.append(Chart(name, points, ticks, threshold))
     return charts

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio.to_thread
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ..authoring import EditableDataset, create_dataset, versioned_edit
-from ..errors import GitevalsError, NotFoundError
+from ..errors import GitevalsError
 from ._web import form_text, parse_value, segment
-from .datasets import dataset_file, datasets_response, edit_fields, item_response, project_of, tags_of
+from .datasets import (dataset_file, datasets_response, edit_fields, item_response, json_object, locked_edit,
+                       project_of, tags_of)
 
 __all__ = ["routes"]
 
@@ -27,34 +27,19 @@ async def new_dataset(request: Request) -> Response:
     fields = {key: form_text(form, key) for key in ("name", "description")}
     commit = form.get("commit") == "on"
 
-    def create() -> str | None:
-        return create_dataset(project, fields["name"], description=fields["description"] or None, commit=commit)[1]
+    def create() -> tuple[str, str | None]:
+        _, sha = create_dataset(project, fields["name"], description=fields["description"] or None, commit=commit)
+        return f"/datasets/{segment(fields['name'])}?created=1", sha
 
-    try:
-        async with request.app.state.edit_lock:
-            sha = await anyio.to_thread.run_sync(create)
-    except GitevalsError as exc:
-        message = str(exc)
-        return await anyio.to_thread.run_sync(
-            lambda: datasets_response(request, 400, form={**fields, "commit": commit}, form_error=message))
-    committed = f"&committed={sha[:8]}" if sha else ""
-    return RedirectResponse(f"/datasets/{segment(fields['name'])}?created=1{committed}", status_code=303)
-
-
-def _object(text: str, what: str, example: str) -> dict[str, Any] | None:
-    """A field that must hold a JSON object, or nothing."""
-    if not text:
-        return None
-    value = parse_value(text)
-    if not isinstance(value, dict):
-        raise GitevalsError(f"{what} must be a JSON object, like {example}")
-    return value
+    return await locked_edit(request, create, lambda message: datasets_response(
+        request, 400, form={**fields, "commit": commit}, form_error=message))
 
 
 def _changes(item: dict[str, Any], typed: dict[str, str]) -> dict[str, Any]:
     """The fields the form changes (None removes one). A field left as it was
     shown keeps its value exactly, whatever the browser did to its spacing."""
-    shown = {key: text.replace("\r\n", "\n").strip() for key, text in edit_fields(item).items()}
+    fields = edit_fields(item)
+    shown = {key: form_text(fields, key) for key in _EDIT_FIELDS}  # as the browser sends them back
     changed = {key for key in _EDIT_FIELDS if typed[key] != shown[key]}
     changes: dict[str, Any] = {}
     if "input" in changed:
@@ -66,14 +51,14 @@ def _changes(item: dict[str, Any], typed: dict[str, str]) -> dict[str, Any]:
     if changed & {"context", "tags"}:
         changes["context"] = _context(typed["context"], typed["tags"])
     if "expected_trajectory" in changed:
-        changes["expected_trajectory"] = _object(typed["expected_trajectory"], "the expected trajectory",
+        changes["expected_trajectory"] = json_object(typed["expected_trajectory"], "the expected trajectory",
                                                  '{"steps": [{"type": "tool_call", "name": "lookup"}]}')
     return changes
 
 
 def _context(context_text: str, tags_text: str) -> dict[str, Any] | None:
     """The context field with the tags field's tags (None when both are empty)."""
-    context = _object(context_text, "context", '{"channel": "email"}') or {}
+    context = json_object(context_text, "context", '{"channel": "email"}') or {}
     extra = context.pop("tags", None) or []
     if not isinstance(extra, list):
         raise GitevalsError("tags in the context must be a list; or use the tags field")
@@ -88,30 +73,21 @@ async def edit_item(request: Request) -> Response:
     typed = {key: form_text(form, key) for key in _EDIT_FIELDS}
     commit = form.get("commit") == "on"
 
-    def edit() -> tuple[bool, str | None]:
+    def edit() -> tuple[str, str | None]:
+        page = f"/datasets/{segment(name)}/items/{segment(item_id)}"
         path = dataset_file(project, name)
         editor = EditableDataset.open(path, name)
         changes = _changes(editor.item(item_id), typed)
         if not changes:
-            return False, None  # nothing to write, and an empty commit would fail
+            return page + "?edited=0", None  # nothing to write, and an empty commit would fail
         with versioned_edit(project, path, commit) as note:
             editor.update(item_id, **changes)
             editor.save()
             note["message"] = f"dataset {name}: ~1 ({item_id})"
-        return True, note.get("sha")
+        return page + "?edited=1", note.get("sha")
 
-    try:
-        async with request.app.state.edit_lock:
-            edited, sha = await anyio.to_thread.run_sync(edit)
-    except NotFoundError:
-        raise
-    except GitevalsError as exc:
-        message = str(exc)
-        return await anyio.to_thread.run_sync(
-            lambda: item_response(request, name, item_id, 400, edit={**typed, "commit": commit}, edit_error=message))
-    committed = f"&committed={sha[:8]}" if sha else ""
-    return RedirectResponse(f"/datasets/{segment(name)}/items/{segment(item_id)}?edited={int(edited)}{committed}",
-                            status_code=303)
+    return await locked_edit(request, edit, lambda message: item_response(
+        request, name, item_id, 400, edit={**typed, "commit": commit}, edit_error=message))
 
 
 routes = [

@@ -44,7 +44,7 @@ from ..importing import (
     read_rows,
 )
 from ._web import form_text, render, segment
-from .datasets import dataset_file, dataset_response, project_of, tags_of
+from .datasets import committed_redirect, dataset_file, dataset_response, project_of, tags_of
 
 __all__ = ["routes"]
 
@@ -298,8 +298,7 @@ async def confirm(request: Request) -> Response:
     shutil.rmtree(found.folder, ignore_errors=True)
     plan = preview.plan
     query = f"imported={len(plan.add)}&updated={len(plan.update)}&skipped={len(plan.problems)}"
-    committed = f"&committed={sha[:8]}" if sha else ""
-    return RedirectResponse(f"/datasets/{segment(found.dataset)}?{query}{committed}", status_code=303)
+    return committed_redirect(f"/datasets/{segment(found.dataset)}?{query}", sha)
 
 
 routes = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,12 @@ from ..git import open_repo
 from ..models import EvalConfig
 from ..project import Project
 from ..results import RunInfo, list_runs, read_results
-from ..review import item_status, read_reviews, records_with_reviews
+from ..review import item_status, records_with_reviews
 from ..versions import DatasetHistory, item_changes
 from ._web import form_text, page_of, parse_value, render, segment
 
-__all__ = ["dataset_file", "dataset_response", "datasets_response", "edit_fields", "field_text", "item_response",
-           "project_of", "routes", "tags_of"]
+__all__ = ["committed_redirect", "dataset_file", "dataset_response", "datasets_response", "edit_fields", "field_text",
+           "item_response", "json_object", "locked_edit", "project_of", "routes", "tags_of"]
 
 
 def project_of(request: Request) -> Project:
@@ -156,7 +156,7 @@ def item_response(request: Request, name: str, item_id: str, status_code: int = 
     item = next((i for i in dataset.items if i.id == item_id), None)
     if item is None:
         raise NotFoundError(f"no item {item_id!r} in dataset {name!r}")
-    return render(request, "item.html", status_code, dataset=dataset, name=name, item=item,
+    return render(request, "item.html", status_code, name=name, item=item,
                   context={k: v for k, v in item.context.items() if k != "tags"},  # the tags are shown as tags
                   latest=_latest_results(project, name, item.id, item.hash),
                   path=project.relative(dataset_file(project, name)), auto_commit=project.config.auto_commit,
@@ -173,7 +173,7 @@ def _latest_results(project: Project, name: str, item_id: str, item_hash: str) -
             continue
         info = runs[-1]
         records = [r for r in read_results(info.path) if r.get("item_id") == item_id]
-        if records and read_reviews(info.path):
+        if records:
             records = records_with_reviews(info.path, records)
         if records:
             record = min(records, key=lambda r: r.get("trial", 0))
@@ -207,9 +207,40 @@ def edit_fields(item: Mapping[str, Any]) -> dict[str, str]:
             "expected_trajectory": field_text(item.get("expected_trajectory"))}
 
 
+def json_object(text: str, what: str, example: str) -> dict[str, Any] | None:
+    """A form field that must hold a JSON object, or nothing."""
+    if not text:
+        return None
+    value = parse_value(text)
+    if not isinstance(value, dict):
+        raise GitevalsError(f"{what} must be a JSON object, like {example}")
+    return value
+
+
 def tags_of(text: str) -> list[str]:
     return [tag for tag in re.split(r"[,\s]+", text) if tag]
 
+
+def committed_redirect(target: str, sha: str | None) -> RedirectResponse:
+    """A 303 to `target` (a URL with a query already), naming the edit's commit when it made one."""
+    return RedirectResponse(target + (f"&committed={sha[:8]}" if sha else ""), status_code=303)
+
+
+async def locked_edit(request: Request, edit: Callable[[], tuple[str, str | None]],
+                      refused: Callable[[str], Response]) -> Response:
+    """Run `edit` in a worker thread under the app's edit lock; it returns the
+    page to go to and the sha of the commit it made, if any. When it raises a
+    GitevalsError (other than not-found, which is the 404 page), the response
+    is `refused(message)` instead: the form again, as typed, with its error."""
+    try:
+        async with request.app.state.edit_lock:
+            target, sha = await anyio.to_thread.run_sync(edit)
+    except NotFoundError:
+        raise
+    except GitevalsError as exc:
+        message = str(exc)
+        return await anyio.to_thread.run_sync(lambda: refused(message))
+    return committed_redirect(target, sha)
 
 
 async def add_item(request: Request) -> Response:
@@ -222,9 +253,7 @@ async def add_item(request: Request) -> Response:
     def add() -> tuple[str, str | None]:
         if not fields["input"]:
             raise GitevalsError("give the item's input")
-        context = parse_value(fields["context"]) if fields["context"] else None
-        if context is not None and not isinstance(context, dict):
-            raise GitevalsError("context must be a JSON object, like {\"channel\": \"email\"}")
+        context = json_object(fields["context"], "context", '{"channel": "email"}')
         path = dataset_file(project, name)
         with versioned_edit(project, path, commit) as note:
             editor = EditableDataset.open(path, name)
@@ -233,19 +262,10 @@ async def add_item(request: Request) -> Response:
                                 id=fields["id"] or None, context=context, tags=tags_of(fields["tags"]))
             editor.save()
             note["message"] = f"dataset {name}: +1 ({new_id})"
-        return new_id, note.get("sha")
+        return f"/datasets/{segment(name)}/items/{segment(new_id)}?added=1", note.get("sha")
 
-    try:
-        async with request.app.state.edit_lock:
-            new_id, sha = await anyio.to_thread.run_sync(add)
-    except NotFoundError:
-        raise
-    except GitevalsError as exc:
-        message = str(exc)
-        return await anyio.to_thread.run_sync(
-            lambda: dataset_response(request, name, 400, form={**fields, "commit": commit}, form_error=message))
-    committed = f"&committed={sha[:8]}" if sha else ""
-    return RedirectResponse(f"/datasets/{segment(name)}/items/{segment(new_id)}?added=1{committed}", status_code=303)
+    return await locked_edit(request, add, lambda message: dataset_response(
+        request, name, 400, form={**fields, "commit": commit}, form_error=message))
 
 
 async def remove_item(request: Request) -> Response:
@@ -265,8 +285,7 @@ async def remove_item(request: Request) -> Response:
 
     async with request.app.state.edit_lock:
         sha = await anyio.to_thread.run_sync(remove)
-    committed = f"&committed={sha[:8]}" if sha else ""
-    return RedirectResponse(f"/datasets/{segment(name)}?removed={segment(item_id)}{committed}", status_code=303)
+    return committed_redirect(f"/datasets/{segment(name)}?removed={segment(item_id)}", sha)
 
 
 def history_page(request: Request) -> Response:

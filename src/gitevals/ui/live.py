@@ -244,13 +244,10 @@ async def _follow(live: LiveRun, index: int) -> AsyncIterator[str]:
 async def _recorded(folder: Path, manifest: Any) -> AsyncIterator[str]:
     """A run this server is not running: what its folder holds, in one `end` event."""
     records = await anyio.to_thread.run_sync(read_results, folder)
-    counts = dict.fromkeys(("passed", "failed", "errored", "needs_review"), 0)
+    progress = follow.Progress(None)  # no total: it is what the folder holds
     for record in records:
-        counts[item_status(record)] += 1
-    gates = manifest.gates
-    yield sse("end", {"status": manifest.status, "done": len(records), "total": len(records),
-                      "error": manifest.error, "gates_passed": all(g.passed for g in gates) if gates else None,
-                      "live": False, **counts})
+        progress.add(record)
+    yield sse("end", {**progress.end_event(manifest), "live": False})
 
 
 routes = [

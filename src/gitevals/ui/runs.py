@@ -17,10 +17,10 @@ from ..datasets import load_dataset
 from ..errors import ConfigError, GitevalsError, NotFoundError
 from ..history import run_history
 from ..liveness import interrupt_refusal, process_gone, resume_command
-from ..models import EvalConfig, RunManifest
+from ..models import EvalConfig, ReviewLine, RunManifest
 from ..project import Project
 from ..results import RunInfo, find_run, list_runs, read_results
-from ..review import HUMAN, item_status, latest_reviews, manifest_with_reviews, read_reviews, records_with_reviews
+from ..review import HUMAN, apply_reviews, item_status, latest_reviews, manifest_with_reviews, read_reviews
 from ._charts import trend_charts
 from ._diff import text_diff
 from ._web import page_of, render
@@ -137,15 +137,17 @@ def scorer_names(manifest: RunManifest, records: list[dict[str, Any]]) -> list[s
     return names
 
 
-def _load_run(project: Project, ref: str) -> tuple[RunInfo, RunManifest, list[dict[str, Any]]]:
-    """A run of the working tree, with its human reviews counted as the scorer `human`."""
+def _load_run(project: Project, ref: str) -> tuple[RunInfo, RunManifest, list[dict[str, Any]], list[ReviewLine]]:
+    """A run of the working tree, with its human reviews counted as the scorer
+    `human`; and the reviews themselves."""
     info = find_run(project.runs_dir, ref)
     records = read_results(info.path)
     manifest = info.manifest
-    if read_reviews(info.path):
-        records = records_with_reviews(info.path, records)
+    reviews = read_reviews(info.path)
+    if reviews:
+        records = apply_reviews(records, reviews)
         manifest = manifest_with_reviews(manifest, records)
-    return info, manifest, records
+    return info, manifest, records, reviews
 
 
 def _wanted(status: str, wanted: str) -> bool:
@@ -156,7 +158,7 @@ def _wanted(status: str, wanted: str) -> bool:
 
 def run_page(request: Request) -> Response:
     project = _project(request)
-    info, manifest, records = _load_run(project, request.path_params["run_id"])
+    info, manifest, records, _ = _load_run(project, request.path_params["run_id"])
     names = scorer_names(manifest, records)
     params = request.query_params
     status, tag, q = params.get("status", ""), params.get("tag", "").strip(), params.get("q", "").strip()
@@ -194,7 +196,7 @@ def run_page(request: Request) -> Response:
     progress = live or (progress_of(project, manifest, records) if manifest.status == "running" and not gone else None)
     # a run of `gitevals run` on this machine is cancelled with SIGINT, as Ctrl-C in its terminal would
     cancellable = not live.finished if live else manifest.status == "running" and interrupt_refusal(manifest) is None
-    return render(request, "run.html", info=info, m=manifest, folder=project.relative(info.path), names=names,
+    return render(request, "run.html", m=manifest, folder=project.relative(info.path), names=names,
                   rows=page, paging=paging, counts=counts, total=len(records), tags=sorted(tags), status=status,
                   tag=tag, q=q, sort=sort if sort in names else "", order=order, live=live, progress=progress,
                   gone=gone, cancellable=cancellable, resume=resume_command(manifest), human=HUMAN,
@@ -203,7 +205,7 @@ def run_page(request: Request) -> Response:
 
 def result_page(request: Request) -> Response:
     project = _project(request)
-    info, manifest, records = _load_run(project, request.path_params["run_id"])
+    _, manifest, records, reviews = _load_run(project, request.path_params["run_id"])
     item_id = request.path_params["item_id"]
     trials = sorted((r for r in records if r["item_id"] == item_id), key=lambda r: r.get("trial", 0))
     if not trials:
@@ -213,7 +215,7 @@ def result_page(request: Request) -> Response:
     except ValueError:
         wanted = 0
     record = next((r for r in trials if r.get("trial", 0) == wanted), trials[0])
-    review = latest_reviews(read_reviews(info.path)).get((item_id, record.get("trial", 0)))
+    review = latest_reviews(reviews).get((item_id, record.get("trial", 0)))
     # the results in the run page's order, for previous / next
     order = sorted((r["item_id"], r.get("trial", 0)) for r in records)
     at = order.index((item_id, record.get("trial", 0)))
