@@ -59,7 +59,7 @@ def main() -> int:
         write_dataset(big, 10_000, echo=False, seed=5)
         source = root / "rows.csv"
         write_csv(source, 100_000)
-        print("add x {0}, import x {0} ...".format(args.repeat), file=sys.stderr)
+        print(f"add x {args.repeat}, import x {args.repeat} ...", file=sys.stderr)
         adds, helps, imports, floors = [], [], [], []
         for n in range(args.repeat):
             adds.append(timed([*gitevals, "dataset", "add", "big", "--input", f"A new question {n}?", "--expected", "yes"], root))

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
+from .http_fakes import FakeServer, Handler
+
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "Test Author",
     "GIT_AUTHOR_EMAIL": "author@example.invalid",
@@ -166,3 +168,17 @@ def support_project(project: ProjectDir) -> ProjectDir:
     project.git_init()
     project.commit("initial")
     return project
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Handler], FakeServer]]:
+    """Start fakes: `serve(handler)`; all are stopped after the test."""
+    servers: list[FakeServer] = []
+
+    def start(handler: Handler) -> FakeServer:
+        servers.append(FakeServer(handler))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()

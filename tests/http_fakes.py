@@ -10,13 +10,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-import pytest
 
 
 @dataclass
@@ -95,17 +93,3 @@ class FakeServer:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[[Handler], FakeServer]]:
-    """Start fakes: `serve(handler)`; all are stopped after the test."""
-    servers: list[FakeServer] = []
-
-    def start(handler: Handler) -> FakeServer:
-        servers.append(FakeServer(handler))
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.close()

@@ -74,7 +74,7 @@ def test_a_killed_cli_run_is_shown_as_gone_and_its_stream_ends_at_once(project: 
     assert listed.exit_code == 0 and "running (process gone)" in listed.output
     assert f"complete it with `{resume}`" in listed.output
     shown = invoke(project, "runs", "show", run_id)
-    assert f"status running (process gone)" in shown.output
+    assert "status running (process gone)" in shown.output
     assert f"process {process.pid} on {socket.gethostname()} is gone" in shown.output and resume in shown.output
 
     client = client_for(project)

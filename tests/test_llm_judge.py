@@ -15,7 +15,7 @@ from gitevals.scorers import ScorerError, resolve_scorer
 from gitevals.scorers._judge import parse_judgement
 
 from .conftest import ProjectDir
-from .http_fakes import FakeServer, Request, serve  # noqa: F401  (serve is a fixture)
+from .http_fakes import FakeServer, Request
 
 KEY = "judge-key-never-stored"
 RUBRIC = "The answer states the refund window correctly and briefly."

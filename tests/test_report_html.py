@@ -283,7 +283,7 @@ def test_the_filter_script_hides_rows(evals: Evals, tmp_path: Path) -> None:
     shown = json.loads(done.stdout)
     count = shown.pop("count")
     ids = [tr.attrs["data-item"] for tr in page.find("tr") if "data-status" in tr.attrs]
-    visible = {case: sorted(i for i, hidden in zip(ids, flags) if not hidden) for case, flags in shown.items()}
+    visible = {case: sorted(i for i, hidden in zip(ids, flags, strict=True) if not hidden) for case, flags in shown.items()}
     assert visible == {"start": ["boom", "greet", "sum", "xss"], "failing": ["boom", "sum"],
                        "errored": ["boom"], "text": ["greet"], "failing+text": []}
     assert count == "0 of 4 shown"

@@ -16,7 +16,7 @@ from gitevals.results import list_runs, read_results
 from gitevals.targets import HttpTarget, MastraTarget, OpenAITarget, resolve_target
 
 from .conftest import ProjectDir
-from .http_fakes import FakeServer, Request, serve  # noqa: F401  (serve is a fixture)
+from .http_fakes import FakeServer, Request
 
 SECRET = "s3cret-token-never-stored"
 

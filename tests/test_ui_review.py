@@ -141,7 +141,7 @@ def test_saving_appends_one_line_per_decision_and_goes_to_the_next(
     third = client.get(save(client, run_id, second, verdict="fail", score="0.25", flagged="on",
                             reviewer="Ann Lee").headers["location"])
     assert heading(third).startswith("Review refund-window")
-    assert f'name="reviewer" value="Ann Lee"' in third.text  # the name typed stays for the next result
+    assert 'name="reviewer" value="Ann Lee"' in third.text  # the name typed stays for the next result
     recorded = read_reviews(folder_of(project, run_id))  # the library reads what the UI wrote
     assert [(r.item_id, r.verdict, r.score, r.flagged, r.reviewer) for r in recorded] == [
         ("markup", "pass", None, False, REVIEWER), ("opening-hours", "fail", 0.25, True, "Ann Lee")]
@@ -300,7 +300,7 @@ def test_bad_input_is_refused_with_the_form_kept(one_run: tuple[ProjectDir, str]
         assert f">\n{comment}</textarea>" in refused.text and 'name="reviewer" value="Ann Lee"' in refused.text
         assert 'name="flagged" checked' in refused.text
     kept = save(client, run_id, page, score="0.7", verdict="maybe")
-    assert f'name="score" type="number" min="0" max="1" step="any" inputmode="decimal" value="0.7"' in kept.text
+    assert 'name="score" type="number" min="0" max="1" step="any" inputmode="decimal" value="0.7"' in kept.text
     empty = save(client, run_id, page)
     assert empty.status_code == 400 and "nothing to save: choose pass or fail" in empty.text
     # a result the run does not have: nothing to show it on, so what was typed is shown as text

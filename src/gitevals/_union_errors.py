@@ -98,7 +98,9 @@ def _choose(entries: list[Located], depth: int) -> list[Located | Mismatch]:
             continue
         order = list(fitting)
 
-        def closeness(label: str, loc: tuple[Any, ...] = loc) -> tuple[int, int, int]:
+        def closeness(
+            label: str, loc: tuple[Any, ...] = loc, fitting: dict[str, Any] = fitting, order: list[str] = order
+        ) -> tuple[int, int, int]:
             found = fitting[label]
             unknown_keys = sum(1 for e in found if e.err["type"] == "extra_forbidden" and len(e.loc) == len(loc) + 1)
             return unknown_keys, len(_choose(found, depth + 1)), order.index(label)

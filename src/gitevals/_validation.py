@@ -7,7 +7,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, TypeVar, cast, get_args, get_origin
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -134,7 +134,7 @@ def validation_problems(
     problems = []
     seen: set[tuple[Any, ...]] = set()
     name = _namer(tuple(prefix), label)
-    entries = real_errors(locate_errors(model, exc.errors(), prefix))
+    entries = real_errors(locate_errors(model, cast("list[dict[str, Any]]", exc.errors()), prefix))
     misspelt = _misspelt_keys(entries)
     for entry in entries:
         if isinstance(entry, Mismatch):
@@ -220,8 +220,8 @@ def _describe(entry: Located, name: Callable[[Sequence[Any]], str]) -> tuple[str
     if kind == "union_tag_invalid":
         tag = str(ctx.get("tag", err["input"]))
         tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
-        near = did_you_mean(tag, tags, or_choices=False)
-        hint = (near + " " if near else "") + "use one of: " + ", ".join(tags)
+        suggestion = did_you_mean(tag, tags, or_choices=False)
+        hint = (suggestion + " " if suggestion else "") + "use one of: " + ", ".join(tags)
         return f"{where}: unknown type {tag!r}", hint
     if kind == "union_tag_not_found":
         key = str(ctx.get("discriminator", "type")).strip("'")
@@ -234,8 +234,8 @@ def _describe(entry: Located, name: Callable[[Sequence[Any]], str]) -> tuple[str
         return f"{where}: must be {words} {_shown(ctx[bound])}, found {_shown(err['input'])}", None
     if kind == "literal_error":
         choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
-        near = did_you_mean(str(err["input"]), choices) if choices else None
-        return f"{where}: {_shown(err['input'])} is not one of {', '.join(choices)}", near
+        suggestion = did_you_mean(str(err["input"]), choices) if choices else None
+        return f"{where}: {_shown(err['input'])} is not one of {', '.join(choices)}", suggestion
     if kind in _WANTED:
         return f"{where}: expected {_WANTED[kind]}, found {_kind(err['input'])}", None
     return f"{where}: {err['msg']}", None

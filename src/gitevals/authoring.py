@@ -22,7 +22,6 @@ from ruamel.yaml.error import YAMLError
 
 from ._fs import atomic_write
 from ._hashing import canonical_json
-
 from ._yaml import YamlProblem, load_yaml, parse_problem
 from ._yaml_emit import emit_item, emit_value
 from ._yaml_layout import ItemSpan, Layout, layout

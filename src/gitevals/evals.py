@@ -122,7 +122,7 @@ def plan_eval(
         ),
     )
     scorers = [
-        collect(("scorers", *where), lambda spec=spec, scope=scope: scoped(resolve_scorer(spec, project.config.scorers), scope))
+        collect(("scorers", *where), lambda spec=spec, scope=scope: scoped(resolve_scorer(spec, project.config.scorers), scope))  # type: ignore[misc]
         for where, spec, scope in scorer_entries(config.scorers)
         if spec is not None  # an entry the file's check refused, and reported already
     ]
@@ -191,7 +191,7 @@ def plan_resume(
     eval_name = project.eval_path(name).stem
     _check_eval(manifest, eval_name)
     own_trials = int(manifest.config.get("trials") or 1)
-    own_shard = tuple(int(n) for n in manifest.shard.split("/")) if manifest.shard else None
+    own_shard = _shard_of(manifest.shard) if manifest.shard else None
     for option, given, own in (("--tag", list(tags or []) or None, manifest.tags), ("--trials", trials, own_trials),
                                ("--shard", shard, own_shard)):
         if given is not None and given != own:
@@ -494,3 +494,9 @@ def _start_manifest(project: Project, plan: EvalPlan) -> RunManifest:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
+
+
+def _shard_of(text: str) -> tuple[int, int]:
+    """`"2/3"` as recorded in run.json, as (2, 3)."""
+    index, count = text.split("/")
+    return int(index), int(count)

@@ -176,7 +176,7 @@ def _read_json_array(text: str, path: Path) -> tuple[list[str], list[Row]]:
         line = text.count("\n", 0, position) + 1
         try:
             value, position = decoder.raw_decode(text, position)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise DataError(f"not valid JSON: {exc.msg}", path=path, line=line) from None
         if not isinstance(value, dict):
             rows.append(Row(line, {}, f"is a JSON {type(value).__name__}, not an object"))

@@ -6,7 +6,7 @@ format do not pay for it at start-up.
 """
 
 import difflib
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
@@ -156,7 +156,7 @@ TargetConfig = Annotated[
     PythonTargetConfig | CommandTargetConfig | HttpTargetConfig | OpenAITargetConfig | MastraTargetConfig,
     Field(discriminator="type"),
 ]
-TargetSpec = Union[str, TargetConfig]
+TargetSpec = str | TargetConfig
 
 
 class ScorerConfig(BaseModel):
@@ -175,7 +175,7 @@ class ScorerConfig(BaseModel):
     """A score passes when its value is at least this. Default: 0.5."""
 
 
-ScorerSpec = Union[str, ScorerConfig]
+ScorerSpec = str | ScorerConfig
 
 
 class AgentScorerConfig(_Strict):
@@ -231,7 +231,7 @@ def _threshold_form(value: Any) -> str:
 
 
 Threshold = Annotated[
-    Union[Annotated[UnitFloat, Tag("float")], Annotated[ThresholdConfig, Tag("ThresholdConfig")]],
+    Annotated[UnitFloat, Tag("float")] | Annotated[ThresholdConfig, Tag("ThresholdConfig")],
     Discriminator(_threshold_form),
 ]
 """A mean, or `{mean, pass_rate}`: each value is read as one form only, so a bad
@@ -326,7 +326,7 @@ class ExpectedTrajectory(_Strict):
     """A budget of tokens over all steps."""
     max_duration_ms: float | None = Field(default=None, ge=0)
     """A budget of time over the top-level steps."""
-    blacklist: list[Union[str, list[str]]] | None = None
+    blacklist: list[str | list[str]] | None = None
     """Tools, or sequences of tools, that must never be called: a hit scores 0."""
     allow_tool_failures: bool | None = None
     """Whether failed tool calls are tolerated (default: not)."""
@@ -392,7 +392,7 @@ class EvalConfig(_Strict):
     """`module:attr`, a named target from gitevals.yaml, or a target mapping."""
     target_options: dict[str, Any] = Field(default_factory=dict)
     """Forwarded to the target on every call (keyword arguments for Python)."""
-    scorers: Union[list[ScorerSpec], AgentScorerConfig, WorkflowScorerConfig] = Field(default_factory=list)
+    scorers: list[ScorerSpec] | AgentScorerConfig | WorkflowScorerConfig = Field(default_factory=list)
     """A list of scorers of the output (a built-in name, `module:attr`, or a
     mapping), or `{agent: [...], trajectory: [...]}`, or
     `{workflow: [...], steps: {step_id: [...]}, trajectory: [...]}`."""

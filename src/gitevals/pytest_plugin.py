@@ -9,9 +9,12 @@ A failing gate (a threshold of the eval) fails the session.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr
 
 from ._words import gate_text, trial_label
 
@@ -54,8 +57,8 @@ class EvalFile(pytest.File):
     outcome: Any = None
 
     def collect(self) -> Any:
-        from .evals import plan_eval
         from .errors import GitevalsError
+        from .evals import plan_eval
         from .project import find_project
 
         self.project = find_project(self.config.invocation_params.dir)
@@ -88,7 +91,8 @@ class EvalItem(pytest.Item):
         self.item_id = item_id
 
     def runtest(self) -> None:
-        outcome = self.parent.run_once()  # type: ignore[attr-defined]
+        assert isinstance(self.parent, EvalFile)
+        outcome = self.parent.run_once()
         problems = []
         for result in outcome.result.items:
             if result.item.id != self.item_id:
@@ -106,7 +110,7 @@ class EvalItem(pytest.Item):
         if problems:
             raise EvalFailure("\n".join(problems))
 
-    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, EvalFailure):
             # the first problem on the first line, which pytest's short test summary shows
             return f"{self.item_id} failed: {excinfo.value}"

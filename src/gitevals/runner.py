@@ -27,8 +27,8 @@ from .datasets import Dataset, DatasetItem, make_item
 from .models import Summary
 from .scorers import BoundScorer, NotApplicable, ScorerError, ScorerInput, resolve_scorer, scoped, scorer_entries
 from .summary import Summarizer
-from .trace import Recorder, recording
 from .targets import Target, TargetCall, TargetError, TargetResult, resolve_target
+from .trace import Recorder, recording
 
 __all__ = ["EvalResult", "ItemResult", "arun_evals", "execute", "run_evals", "score_one"]
 
@@ -343,7 +343,7 @@ def _origin(exc: BaseException) -> dict[str, str]:
     failing item can be debugged from results.jsonl without running it again."""
     import traceback
 
-    frames = traceback.extract_tb(exc.__traceback__)
+    frames: list[traceback.FrameSummary] = traceback.extract_tb(exc.__traceback__)
     frames = [f for f in frames if not f.filename.startswith(_OWN_FILES)] or frames
     if not frames:
         return {}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
@@ -84,7 +84,7 @@ _siblings: ContextVar[list[dict[str, Any]] | None] = ContextVar("gitevals_parent
 
 
 @contextmanager
-def recording(recorder: Recorder):  # type: ignore[no-untyped-def]
+def recording(recorder: Recorder) -> Iterator[Recorder]:
     """Record the calls made inside the block into `recorder` (the runner does this per item)."""
     token = _recorder.set(recorder)
     parent = _siblings.set(recorder.steps)
@@ -156,9 +156,9 @@ def _traced(fn: Callable[..., Any], kind: str, name: str) -> Callable[..., Any]:
                 _fail(entry, exc, 0.0)
                 raise
             if not mocked and recorder.deny_unmocked:  # type: ignore[union-attr]
-                exc = ToolNotAllowed(f"tool {name!r} has no mock and this item says unmocked_tools: deny")
-                _fail(entry, exc, 0.0)
-                raise exc
+                denied = ToolNotAllowed(f"tool {name!r} has no mock and this item says unmocked_tools: deny")
+                _fail(entry, denied, 0.0)
+                raise denied
         if mocked:
             entry["result"], entry["mocked"] = value, True
             del entry["children"]

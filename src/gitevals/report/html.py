@@ -348,7 +348,7 @@ def _comparison(cmp: Comparison) -> str:
 def _items(records: Sequence[dict[str, Any]], limit: int) -> str:
     ordered = sorted(records, key=lambda r: (str(r["item_id"]), r.get("trial", 0)))
     statuses = [item_status(r) for r in ordered]
-    rows = list(zip(ordered, statuses))
+    rows = list(zip(ordered, statuses, strict=True))
     left_out = 0
     if len(rows) > limit:
         bad = [row for row in rows if row[1] != "passed"]

@@ -104,7 +104,7 @@ def render_gates(gates: Sequence[GateResult]) -> RenderableType:
 
 def render_items(
     records: Iterable[dict[str, Any]], limit: int | None = _FAILURES_SHOWN, more_hint: str = "", trials: int = 1
-) -> RenderableType:
+) -> Text:
     """Errored and failing records, by item id, with the scorers that failed and why. With several
     trials, one entry per item: how many of its trials failed, and the first failing trial's reasons."""
     lines = []
@@ -171,7 +171,7 @@ def render_runs(runs: Sequence[Any]) -> RenderableType:
         if m.git is not None and m.git.commit:
             commit = m.git.commit[:8] + ("*" if m.git.dirty else "")
             dirty = dirty or m.git.dirty
-        status = m.status
+        status: str = m.status
         if process_gone(m):
             gone.append(m)
             status += " (process gone)"

@@ -2,8 +2,8 @@
 
 from ._base import DEFAULT_THRESHOLD, BoundScorer, NotApplicable, Score, Scorer, ScorerError, ScorerInput, as_scorer
 from ._builtins import BUILTINS
-from ._create import ScoringContext, StepScorer, create_scorer
 from ._config import scoped, scorer_entries
+from ._create import ScoringContext, StepScorer, create_scorer
 from ._resolve import resolve_scorer
 
 __all__ = [

@@ -48,7 +48,7 @@ def exact_match(*, case_sensitive: bool = True, strip: bool = True) -> ScoreFn:
             return Score(1.0)
         reason = f"expected {_short(want)}, got {_short(got)}"
         if _short(want) == _short(got):  # alike as far as shown
-            at = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+            at = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), min(len(got), len(want)))
             reason += f" (they differ from character {at + 1})"
         return Score(0.0, reason)
 
@@ -191,7 +191,7 @@ def _short(text: str, limit: int = 80) -> str:
     return repr(text if len(text) <= limit else text[: limit - 3] + "...")
 
 
-BUILTINS: dict[str, Callable[..., ScoreFn]] = {
+BUILTINS: dict[str, Callable[..., Any]] = {
     "exact_match": exact_match,
     "contains": contains,
     "regex": regex,

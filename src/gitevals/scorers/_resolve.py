@@ -71,7 +71,7 @@ def _default_name(obj: Any, ref: str) -> str:
 def _build(factory: Any, options: dict[str, Any], kind: str) -> Any:
     """Call a scorer factory with its options, naming any option it does not take."""
     try:
-        params = inspect.signature(factory).parameters
+        params: Mapping[str, inspect.Parameter] = inspect.signature(factory).parameters
     except (TypeError, ValueError):
         params = {}
     takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from .._words import plural
 from ._base import NotApplicable, Score, ScorerError, ScorerInput
@@ -204,7 +204,7 @@ def tool_call_accuracy(*, tool: str | None = None, args: Mapping[str, Any] | Non
         calls = [s for s in _walk(_actual(sample)) if _kind(s) == "tool_call"]
         matcher = _Matcher("unordered", compare_args=False)
         found = [e for e in expected if any(matcher.match({**e, "type": "tool_call"}, c) for c in calls)]
-        missing = [_label(e) + (f"({dict(e['args'])})" if e.get("args") else "")
+        missing = [_label(e) + (f"({dict(cast(Mapping[str, Any], e['args']))})" if e.get("args") else "")
                    for e in expected if e not in found and not e.get("optional")]
         counted = len(found) + len(missing)  # optional calls count only when made
         if not counted:

@@ -46,8 +46,7 @@ class MastraTarget:
         if (agent is None) == (workflow is None):
             raise ConfigError("a mastra target takes exactly one of `agent: <id>` or `workflow: <id>`")
         self.base_url = re.sub(r"/api/?$", "", base_url.rstrip("/"))
-        self.kind, self.id = ("agent", agent) if agent is not None else ("workflow", workflow)
-        assert self.id is not None
+        self.kind, self.id = ("agent", agent) if agent is not None else ("workflow", str(workflow))
         self.name = f"mastra {self.kind} {self.id}"
         self._headers = json_headers(headers)
         self._http = LoopClient(timeout_s)
@@ -170,7 +169,8 @@ def _tool_step(call: Mapping[str, Any], result: Mapping[str, Any] | None) -> dic
 def _workflow_result(answer: Any, workflow: str) -> TargetResult:
     if not isinstance(answer, Mapping) or "status" not in answer:
         raise TargetError(f"the workflow's answer has no `status`: {excerpt(repr(answer))}", kind="bad_output")
-    states = answer.get("steps") if isinstance(answer.get("steps"), Mapping) else {}
+    steps = answer.get("steps")
+    states: Mapping[str, Any] = steps if isinstance(steps, Mapping) else {}
     path = [s for s in answer.get("stepExecutionPath") or list(states) if s != "input"]
     trajectory = [_workflow_step(name, states.get(name)) for name in path]
     status = answer["status"]

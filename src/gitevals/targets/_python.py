@@ -87,7 +87,7 @@ def _callable_of(obj: Any, name: str) -> Callable[..., Any]:
 
 
 def _is_async(fn: Callable[..., Any]) -> bool:
-    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))  # noqa: B004 (an async __call__, not callability)
 
 
 def _accepted_options(fn: Callable[..., Any]) -> set[str] | None:

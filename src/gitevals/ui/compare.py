@@ -3,6 +3,8 @@ side, with what `gitevals compare` says about them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -39,9 +41,9 @@ def compare_page(request: Request) -> Response:
     params = request.query_params
     a, b, baseline = (params.get(key, "").strip() for key in ("a", "b", "baseline"))
     choices = list(reversed(list_runs(project.runs_dir)))[:_RUNS_LISTED]
-    form = {"a": a, "b": b, "baseline": baseline, "tolerance": params.get("tolerance", ""),
+    form: dict[str, Any] = {"a": a, "b": b, "baseline": baseline, "tolerance": params.get("tolerance", ""),
             "alpha": params.get("alpha", ""), "include_changed": params.get("include_changed") == "on"}
-    context = {"choices": choices, "form": form, "cmp": None, "error": None, "headline": None, "local": {}}
+    context: dict[str, Any] = {"choices": choices, "form": form, "cmp": None, "error": None, "headline": None, "local": {}}
     if not (a or baseline):  # nothing asked yet (B alone only preselects it)
         if params.get("go"):
             context["error"] = "pick the baseline: run A, or a git ref"

@@ -13,8 +13,16 @@ from starlette.routing import Route
 from ..authoring import EditableDataset, create_dataset, versioned_edit
 from ..errors import GitevalsError
 from ._web import form_text, parse_value, segment
-from .datasets import (dataset_file, datasets_response, edit_fields, item_response, json_object, locked_edit,
-                       project_of, tags_of)
+from .datasets import (
+    dataset_file,
+    datasets_response,
+    edit_fields,
+    item_response,
+    json_object,
+    locked_edit,
+    project_of,
+    tags_of,
+)
 
 __all__ = ["routes"]
 

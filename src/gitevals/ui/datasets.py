@@ -16,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from .._validation import read_model
 from ..authoring import EditableDataset, versioned_edit
 from ..datasets import Dataset, DatasetItem, load_dataset
-from .._validation import read_model
 from ..errors import ConfigError, DataError, GitevalsError, NotFoundError
 from ..git import open_repo
 from ..models import EvalConfig

@@ -26,8 +26,16 @@ from ..errors import GitevalsError, NotFoundError
 from ..models import ReviewLine
 from ..project import Project
 from ..results import RunInfo, find_run, read_results
-from ..review import (HUMAN, ONLY, ReviewSession, apply_reviews, default_reviewer, item_status,
-                      manifest_with_reviews, read_reviews)
+from ..review import (
+    HUMAN,
+    ONLY,
+    ReviewSession,
+    apply_reviews,
+    default_reviewer,
+    item_status,
+    manifest_with_reviews,
+    read_reviews,
+)
 from ._diff import text_diff
 from ._web import form_text, render, segment
 
