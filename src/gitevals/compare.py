@@ -175,7 +175,9 @@ class _Item:
 
     def passed(self, scorer: str) -> bool:
         found = self.scores.get(scorer)
-        return found is not None and len(found) > 0 and found[2] * 2 >= found[1]
+        if not found:
+            return False
+        return found[2] * 2 >= found[1]
 
     def reason(self, scorer: str) -> str | None:
         found = self.scores.get(scorer)

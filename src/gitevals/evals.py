@@ -191,7 +191,7 @@ def plan_resume(
     eval_name = project.eval_path(name).stem
     _check_eval(manifest, eval_name)
     own_trials = int(manifest.config.get("trials") or 1)
-    own_shard = _shard_of(manifest.shard) if manifest.shard else None
+    own_shard = manifest.shard_slice
     for option, given, own in (("--tag", list(tags or []) or None, manifest.tags), ("--trials", trials, own_trials),
                                ("--shard", shard, own_shard)):
         if given is not None and given != own:
@@ -494,9 +494,3 @@ def _start_manifest(project: Project, plan: EvalPlan) -> RunManifest:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat()
-
-
-def _shard_of(text: str) -> tuple[int, int]:
-    """`"2/3"` as recorded in run.json, as (2, 3)."""
-    index, count = text.split("/")
-    return int(index), int(count)

@@ -66,7 +66,7 @@ def merge_runs(project: Project, refs: Sequence[str]) -> tuple[Path, RunManifest
 
 
 def _shard_index(run: LoadedRun) -> int:
-    return int((run.manifest.shard or "0/0").partition("/")[0])
+    return (run.manifest.shard_slice or (0, 0))[0]
 
 
 def _check(runs: Sequence[LoadedRun]) -> None:

@@ -611,6 +611,14 @@ class RunManifest(_Strict):
     scoring: list[ScoringPass] = Field(default_factory=list)
     """Scoring passes made after the run (`gitevals score`), oldest first."""
 
+    @property
+    def shard_slice(self) -> tuple[int, int] | None:
+        """`shard` as (I, N), or None for a run of every item."""
+        if not self.shard:
+            return None
+        index, _, count = self.shard.partition("/")
+        return int(index), int(count)
+
 
 class ErrorInfo(_Strict):
     """Why a target call or a scorer failed."""

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ._words import gate_text, trial_label
+
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr
-
-from ._words import gate_text, trial_label
 
 __all__ = ["pytest_addoption", "pytest_collect_file", "pytest_sessionfinish"]
 

@@ -457,8 +457,9 @@ def _dataset_items(project: Project, manifest: RunManifest) -> dict[str, Any]:
 
 def _sample(record: dict[str, Any], items: dict[str, Any], options: Mapping[str, Any]) -> ScorerInput:
     item = items.get(record["item_id"])
-    same = item is not None and item.hash == record.get("hash")  # the item as it was run, not a later edit
-    if same and item is not None and item.start_options:
+    if item is not None and item.hash != record.get("hash"):
+        item = None  # a later edit, not the item as it was run
+    if item is not None and item.start_options:
         options = {**options, **item.start_options}
     return ScorerInput(
         input=record.get("input"),
@@ -466,7 +467,7 @@ def _sample(record: dict[str, Any], items: dict[str, Any], options: Mapping[str,
         expected=record.get("expected"),
         context=record.get("context") or {},
         trajectory=record.get("trajectory"),
-        expected_trajectory=item.expected_trajectory if same and item is not None else None,
+        expected_trajectory=item.expected_trajectory if item is not None else None,
         target_options=options,
         item_id=record["item_id"],
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from .. import trace
@@ -46,7 +46,7 @@ class MastraTarget:
         if (agent is None) == (workflow is None):
             raise ConfigError("a mastra target takes exactly one of `agent: <id>` or `workflow: <id>`")
         self.base_url = re.sub(r"/api/?$", "", base_url.rstrip("/"))
-        self.kind, self.id = ("agent", agent) if agent is not None else ("workflow", str(workflow))
+        self.kind, self.id = ("agent", agent) if agent is not None else ("workflow", cast(str, workflow))  # one is set
         self.name = f"mastra {self.kind} {self.id}"
         self._headers = json_headers(headers)
         self._http = LoopClient(timeout_s)
