@@ -11,7 +11,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from starlette.testclient import TestClient
+
+from gitevals.cli import cli
 
 from .http_fakes import FakeServer, Handler
 
@@ -41,6 +44,12 @@ def git(cwd: Path, *args: str) -> str:
         ["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
+
+
+def invoke(project: ProjectDir, *args: str, env: dict[str, str] | None = None) -> Result:
+    """`gitevals -C ROOT ARGS...` in this process; exceptions propagate so a
+    traceback fails the test instead of hiding in the output."""
+    return CliRunner(env=env).invoke(cli, ["-C", str(project.root), *args], catch_exceptions=False)
 
 
 class ProjectDir:

@@ -7,18 +7,16 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gitevals._yaml import load_yaml
 from gitevals._yaml_emit import emit_item
 from gitevals.authoring import EditableDataset, new_id
-from gitevals.cli import cli
 from gitevals.datasets import load_dataset
 from gitevals.errors import DataError, NotFoundError
 
-from .conftest import ProjectDir, git
+from .conftest import ProjectDir, git, invoke
 
 HAND_WRITTEN = """\
 # yaml-language-server: $schema=../schemas/dataset.schema.json
@@ -48,9 +46,6 @@ def write(tmp_path: Path, text: str = HAND_WRITTEN) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
 
-
-def invoke(project: ProjectDir, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, ["-C", str(project.root), *args], catch_exceptions=False)
 
 
 def test_add_appends_after_the_last_item_and_keeps_every_other_byte(tmp_path: Path) -> None:

@@ -12,13 +12,12 @@ from xml.etree import ElementTree as ET
 
 import click
 import xmlschema
-from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from gitevals.cli import cli
 from gitevals.results import list_runs
 
-from .conftest import ProjectDir
+from .conftest import ProjectDir, invoke
 
 REPO = Path(__file__).resolve().parents[1]
 JUNIT_XSD = xmlschema.XMLSchema(str(REPO / "tests" / "data" / "junit.xsd"))
@@ -43,9 +42,6 @@ def make(project: ProjectDir, gate: str = "") -> None:
     project.git_init()
     project.commit()
 
-
-def invoke(project: ProjectDir, *args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-    return CliRunner(env=env).invoke(cli, ["-C", str(project.root), *args], catch_exceptions=False)
 
 
 def test_junit_is_valid_and_names_items_failures_and_errors(project: ProjectDir, tmp_path: Path) -> None:

@@ -15,13 +15,10 @@ from click.testing import CliRunner
 from gitevals.cli import cli
 from gitevals.models import ResultLine, RunManifest
 
-from .conftest import ProjectDir, git
+from .conftest import ProjectDir, git, invoke
 
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
 
-
-def invoke(project: ProjectDir, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, ["-C", str(project.root), *args], catch_exceptions=False)
 
 
 def only_run(project: ProjectDir, eval_name: str = "support") -> Path:

@@ -7,16 +7,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from gitevals._stats import paired_t, t_critical, t_two_sided_p
-from gitevals.cli import cli
 from gitevals.compare import compare
 from gitevals.project import find_project
 from gitevals.results import list_runs
 from gitevals.runrefs import find_baseline, load_run
 
-from .conftest import ProjectDir, git
+from .conftest import ProjectDir, git, invoke
 
 AGENT = '''
 import json, pathlib
@@ -28,9 +26,6 @@ def answer(question):
     return answers.get(question, "no idea")
 '''
 
-
-def invoke(project: ProjectDir, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, ["-C", str(project.root), *args], catch_exceptions=False)
 
 
 def dataset_yaml(items: dict[str, tuple[str, str]]) -> str:

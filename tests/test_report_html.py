@@ -12,12 +12,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from gitevals.cli import cli
 from gitevals.models import RunManifest
 
-from .conftest import ProjectDir, git
+from .conftest import ProjectDir, git, invoke
 
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
 XSS = "<script>alert(1)</script>"
@@ -81,9 +79,6 @@ class Page(HTMLParser):
         [found] = self.find(tag, **attrs)
         return found
 
-
-def invoke(project: ProjectDir, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, ["-C", str(project.root), *args], catch_exceptions=False)
 
 
 class Evals:

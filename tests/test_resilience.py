@@ -16,13 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from gitevals import RetryableError, run_evals
-from gitevals.cli import cli
 from gitevals.results import list_runs, read_results
 
-from .conftest import ProjectDir
+from .conftest import ProjectDir, invoke
 
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
 
@@ -34,9 +32,6 @@ async def run(x):
     return x
 '''
 
-
-def invoke(project: ProjectDir, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, ["-C", str(project.root), *args], catch_exceptions=False)
 
 
 def make(project: ProjectDir, items: int = 40, extra: str = "") -> None:

@@ -12,14 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from gitevals.cli import cli
 from gitevals.models import ReviewLine, RunManifest
 from gitevals.report.text import trajectory_summary
 from gitevals.review import human_score
 
-from .conftest import ProjectDir
+from .conftest import ProjectDir, invoke
 
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
 REVIEWER = "Rita Reviewer"
@@ -27,9 +25,6 @@ REVIEWER = "Rita Reviewer"
 ENV = {**os.environ, "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "user.name", "GIT_CONFIG_VALUE_0": REVIEWER}
 ENV.pop("CI", None)
 
-
-def invoke(project: ProjectDir, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, ["-C", str(project.root), *args], catch_exceptions=False)
 
 
 def run_eval(project: ProjectDir, eval_name: str) -> Path:

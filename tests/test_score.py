@@ -13,15 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from gitevals.cli import cli
 from gitevals.models import ResultLine, RunManifest
 from gitevals.project import find_project
 from gitevals.results import list_runs
 from gitevals.scoring import SCORES, score_run
 
-from .conftest import ProjectDir, git
+from .conftest import ProjectDir, git, invoke
 
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
 
@@ -69,9 +67,6 @@ def option_seen(sample):
     return {"value": 1.0, "reason": str(sample.target_options.get("tone"))}
 '''
 
-
-def invoke(project: ProjectDir, *args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(cli, ["-C", str(project.root), *args], catch_exceptions=False)
 
 
 class QA:

@@ -1,17 +1,63 @@
 """gitevals: git-backed, declarative evaluations for AI agents and workflows.
 
 The names below are imported on first use, so that `import gitevals` (and the
-CLI's start-up) stays cheap.
+CLI's start-up) stays cheap; the `TYPE_CHECKING` block gives type checkers the
+same names with their real signatures.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "Dataset",
+    "DatasetItem",
+    "EvalResult",
+    "GitevalsError",
+    "ItemResult",
+    "NotFoundError",
+    "Project",
+    "RetryableError",
+    "Score",
+    "Scorer",
+    "ScorerError",
+    "ScorerInput",
+    "Target",
+    "TargetCall",
+    "TargetResult",
+    "__version__",
+    "arun_eval",
+    "arun_evals",
+    "create_scorer",
+    "find_project",
+    "load_dataset",
+    "merge_runs",
+    "plan_eval",
+    "run_eval",
+    "run_evals",
+    "score_run",
+]
+
+if TYPE_CHECKING:
+    from gitevals._retry import RetryableError
+    from gitevals.datasets import Dataset, DatasetItem, load_dataset
+    from gitevals.errors import ConfigError, DataError, GitevalsError, NotFoundError
+    from gitevals.evals import arun_eval, plan_eval, run_eval
+    from gitevals.merging import merge_runs
+    from gitevals.project import Project, find_project
+    from gitevals.runner import EvalResult, ItemResult, arun_evals, run_evals
+    from gitevals.scorers import Score, Scorer, ScorerError, ScorerInput, create_scorer
+    from gitevals.scoring import score_run
+    from gitevals.targets import Target, TargetCall, TargetResult
+
+# Where each public name lives; kept in step with the imports above by
+# tests/test_public_api.py.
+_HOMES = {
     "run_evals": "runner",
     "arun_evals": "runner",
     "EvalResult": "runner",
@@ -41,11 +87,9 @@ _EXPORTS = {
     "NotFoundError": "errors",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
-
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
+    module = _HOMES.get(name)
     if module is None:
         raise AttributeError(f"module 'gitevals' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"gitevals.{module}"), name)
