@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from gitevals import run_evals, trace
 from gitevals.cli import cli
-from gitevals.results import list_runs, read_results
+from gitevals.runs import list_runs, read_results
 from gitevals.scorers import ScorerInput, resolve_scorer
 
 from .conftest import ProjectDir

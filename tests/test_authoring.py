@@ -10,10 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gitevals._yaml import load_yaml
-from gitevals._yaml_emit import emit_item
-from gitevals.authoring import EditableDataset, new_id
-from gitevals.datasets import load_dataset
+from gitevals._yaml.emit import emit_item
+from gitevals._yaml.load import load_yaml
+from gitevals.datasets import EditableDataset, load_dataset, new_id
 from gitevals.errors import DataError, NotFoundError
 
 from .conftest import ProjectDir, git, invoke

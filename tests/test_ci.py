@@ -15,7 +15,7 @@ import xmlschema
 from ruamel.yaml import YAML
 
 from gitevals.cli import cli
-from gitevals.results import list_runs
+from gitevals.runs import list_runs
 
 from .conftest import ProjectDir, invoke
 

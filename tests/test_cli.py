@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from gitevals.cli import cli
-from gitevals.models import ResultLine, RunManifest
+from gitevals.formats import ResultLine, RunManifest
 
 from .conftest import ProjectDir, git, invoke
 

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from gitevals._words import gate_text, plural
+from gitevals._util.words import gate_text, plural
 from gitevals.cli import cli
 from gitevals.report.text import render_items
 

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from gitevals._stats import paired_t, t_critical, t_two_sided_p
-from gitevals.compare import compare
+from gitevals.compare import compare, paired_t, t_critical, t_two_sided_p
 from gitevals.project import find_project
-from gitevals.results import list_runs
-from gitevals.runrefs import find_baseline, load_run
+from gitevals.runs import find_baseline, list_runs, load_run
 
 from .conftest import ProjectDir, git, invoke
 

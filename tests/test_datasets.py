@@ -245,7 +245,7 @@ def test_invalid_datasets_are_not_cached_and_nothing_is_cached_outside_git(tmp_p
 def test_the_cache_keeps_the_most_recently_used_datasets_within_its_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from gitevals import _datasetcache
+    from gitevals.datasets import _cache as _datasetcache
 
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     paths = [write(tmp_path, CACHED.replace("plain", f"v{n}"), f"d{n}.yaml") for n in range(3)]

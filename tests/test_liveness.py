@@ -18,9 +18,16 @@ from typing import Any
 import httpx
 import pytest
 
-from gitevals.liveness import current_process, interrupt_refusal, run_liveness
-from gitevals.models import RunManifest, RunProcess
-from gitevals.results import RESULTS, read_manifest, read_results, update_manifest
+from gitevals.formats import RunManifest, RunProcess
+from gitevals.runs import (
+    RESULTS,
+    current_process,
+    interrupt_refusal,
+    read_manifest,
+    read_results,
+    run_liveness,
+    update_manifest,
+)
 
 from .conftest import ProjectDir
 from .test_cli import invoke

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from gitevals import ConfigError, run_evals
 from gitevals.cli import cli
-from gitevals.results import list_runs, read_results
+from gitevals.runs import list_runs, read_results
 from gitevals.scorers import ScorerError, resolve_scorer
 from gitevals.scorers._judge import parse_judgement
 

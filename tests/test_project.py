@@ -15,11 +15,11 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from gitevals._yaml import load_yaml
+from gitevals._yaml.load import load_yaml
 from gitevals.cli import cli
 from gitevals.errors import ConfigError, NotFoundError
+from gitevals.formats import generate_schemas, stale_schemas
 from gitevals.project import find_project
-from gitevals.schemas import generate_schemas, stale_schemas
 
 from .conftest import ProjectDir, git
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gitevals.models import RunManifest
+from gitevals.formats import RunManifest
 
 from .conftest import ProjectDir, git, invoke
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from gitevals import RetryableError, run_evals
-from gitevals.results import list_runs, read_results
+from gitevals.runs import list_runs, read_results
 
 from .conftest import ProjectDir, invoke
 

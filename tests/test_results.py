@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gitevals.errors import DataError
-from gitevals.results import new_run_id, parse_results, read_results
+from gitevals.runs import new_run_id, parse_results, read_results
 
 from .conftest import ProjectDir
 

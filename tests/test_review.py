@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gitevals.models import ReviewLine, RunManifest
+from gitevals.formats import ReviewLine, RunManifest
 from gitevals.report.text import trajectory_summary
-from gitevals.review import human_score
+from gitevals.runs import human_score
 
 from .conftest import ProjectDir, invoke
 

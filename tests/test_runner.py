@@ -9,8 +9,8 @@ import anyio
 import pytest
 
 from gitevals import ScorerInput, TargetResult, arun_evals, run_evals
+from gitevals.engine import ItemResult
 from gitevals.errors import ConfigError
-from gitevals.runner import ItemResult
 
 DATA = [
     {"id": "a", "input": "hello", "expected": "HELLO"},

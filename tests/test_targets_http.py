@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from gitevals import ConfigError, run_evals
 from gitevals.cli import cli
-from gitevals.results import list_runs, read_results
+from gitevals.runs import list_runs, read_results
 from gitevals.targets import HttpTarget, MastraTarget, OpenAITarget, resolve_target
 
 from .conftest import ProjectDir

@@ -23,10 +23,10 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from gitevals.cli import cli
-from gitevals.evals import plan_eval, run_eval
-from gitevals.models import RunManifest
+from gitevals.engine import plan_eval, run_eval
+from gitevals.formats import RunManifest
 from gitevals.project import find_project
-from gitevals.results import list_runs
+from gitevals.runs import list_runs
 from gitevals.ui import bind, create_app, make_server
 
 from .conftest import ProjectDir, git

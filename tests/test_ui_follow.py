@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gitevals.results import RESULTS, read_manifest, update_manifest
+from gitevals.runs import RESULTS, read_manifest, update_manifest
 from gitevals.ui import follow
 
 from .conftest import ProjectDir

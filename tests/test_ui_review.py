@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from gitevals.cli import cli
-from gitevals.models import ReviewLine, RunManifest
-from gitevals.review import human_score, latest_reviews, read_reviews
+from gitevals.formats import ReviewLine, RunManifest
+from gitevals.runs import human_score, latest_reviews, read_reviews
 
 from .conftest import ProjectDir
 from .test_ui import CHROMIUM, ORIGIN, XSS, chromium_page, project_with_runs, run, run_ids, serving

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gitevals._yaml import YamlProblem, _safe_yaml, load_yaml
+from gitevals._yaml.load import YamlProblem, _safe_yaml, load_yaml
 
 SAME_AS_RUAMEL = [
     "a: 1\nb: -2\nc: 0x1F\nd: 0o17\ne: 017\nf: 1_000\ng: +5\n",

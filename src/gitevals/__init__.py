@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from gitevals._version import __version__
 
 __all__ = [
     "ConfigError",
@@ -44,33 +44,31 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from gitevals._retry import RetryableError
+    from gitevals._util.retry import RetryableError
     from gitevals.datasets import Dataset, DatasetItem, load_dataset
+    from gitevals.engine import EvalResult, ItemResult, arun_eval, arun_evals, plan_eval, run_eval, run_evals, score_run
     from gitevals.errors import ConfigError, DataError, GitevalsError, NotFoundError
-    from gitevals.evals import arun_eval, plan_eval, run_eval
-    from gitevals.merging import merge_runs
     from gitevals.project import Project, find_project
-    from gitevals.runner import EvalResult, ItemResult, arun_evals, run_evals
+    from gitevals.runs import merge_runs
     from gitevals.scorers import Score, Scorer, ScorerError, ScorerInput, create_scorer
-    from gitevals.scoring import score_run
     from gitevals.targets import Target, TargetCall, TargetResult
 
 # Where each public name lives; kept in step with the imports above by
 # tests/test_public_api.py.
 _HOMES = {
-    "run_evals": "runner",
-    "arun_evals": "runner",
-    "EvalResult": "runner",
-    "ItemResult": "runner",
+    "run_evals": "engine",
+    "arun_evals": "engine",
+    "EvalResult": "engine",
+    "ItemResult": "engine",
     "Dataset": "datasets",
     "DatasetItem": "datasets",
     "load_dataset": "datasets",
     "Project": "project",
     "find_project": "project",
-    "plan_eval": "evals",
-    "run_eval": "evals",
-    "arun_eval": "evals",
-    "score_run": "scoring",
+    "plan_eval": "engine",
+    "run_eval": "engine",
+    "arun_eval": "engine",
+    "score_run": "engine",
     "Score": "scorers",
     "Scorer": "scorers",
     "ScorerInput": "scorers",
@@ -79,8 +77,8 @@ _HOMES = {
     "Target": "targets",
     "TargetCall": "targets",
     "TargetResult": "targets",
-    "RetryableError": "_retry",
-    "merge_runs": "merging",
+    "RetryableError": "_util.retry",
+    "merge_runs": "runs",
     "GitevalsError": "errors",
     "ConfigError": "errors",
     "DataError": "errors",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GitevalsError
-from .models import GitInfo
+from .formats import GitInfo
 
 __all__ = ["CommitInfo", "Repository", "git_info", "init_repo", "open_repo", "user_name"]
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._words import gate_text, trial_label
+from gitevals._util.words import gate_text, trial_label
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr
@@ -57,8 +57,8 @@ class EvalFile(pytest.File):
     outcome: Any = None
 
     def collect(self) -> Any:
+        from .engine import plan_eval
         from .errors import GitevalsError
-        from .evals import plan_eval
         from .project import find_project
 
         self.project = find_project(self.config.invocation_params.dir)
@@ -71,7 +71,7 @@ class EvalFile(pytest.File):
 
     def run_once(self) -> Any:
         if self.outcome is None:
-            from .evals import run_eval
+            from .engine import run_eval
 
             self.outcome = run_eval(self.project, self.plan)
             self.config.stash.setdefault(_OUTCOMES, []).append(self.outcome)

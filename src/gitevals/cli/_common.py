@@ -11,7 +11,7 @@ import click
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..project import Project
+    from gitevals.project import Project
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -23,7 +23,7 @@ class GitevalsGroup(click.Group):
     Ctrl-C into 130, and suggests near names for unknown commands."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from ..errors import GitevalsError
+        from gitevals.errors import GitevalsError
 
         try:
             return super().invoke(ctx)
@@ -39,7 +39,7 @@ class GitevalsGroup(click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as exc:
             name = args[0] if args else ""
-            from ..errors import did_you_mean
+            from gitevals.errors import did_you_mean
 
             hint = did_you_mean(name, self.list_commands(ctx)) if name else None
             if hint and "No such command" in str(exc):
@@ -74,7 +74,7 @@ def _escape(text: str) -> str:
 
 def get_project() -> Project:
     """The project of the working folder (which `-C DIR` has already changed)."""
-    from ..project import find_project
+    from gitevals.project import find_project
 
     return find_project()
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .._words import plural
+from gitevals._util.words import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..runner import ItemResult
+    from gitevals.engine import ItemResult
 
 
 class Tally:

@@ -52,8 +52,8 @@ def compare(ctx: click.Context, runs: tuple[str, ...], baseline_ref: str | None,
       gitevals compare --eval support-qa --format markdown -o comment.md
       gitevals compare --baseline main --fail-on-regression
     """
-    from ..errors import GitevalsError
-    from ..runrefs import find_baseline, load_run, newest_pair
+    from gitevals.errors import GitevalsError
+    from gitevals.runs import find_baseline, load_run, newest_pair
 
     project = get_project()
     if len(runs) > 2:
@@ -83,9 +83,9 @@ def compare(ctx: click.Context, runs: tuple[str, ...], baseline_ref: str | None,
 def show_comparison(project, run_a, run_b, *, include_changed: bool, tolerance: float,  # type: ignore[no-untyped-def]
                     alpha: float, fmt: str, output: Path | None, all_items: bool = False):
     """Compare, then print the result or write it to `output`; returns the Comparison."""
-    from ..compare import compare as compare_runs
-    from ..report.comparison import comparison_json, comparison_markdown, render_comparison
-    from ..versions import dataset_commits
+    from gitevals.compare import compare as compare_runs
+    from gitevals.datasets import dataset_commits
+    from gitevals.report.comparison import comparison_json, comparison_markdown, render_comparison
 
     result = compare_runs(
         run_a, run_b, include_changed=include_changed, tolerance=tolerance, alpha=alpha,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .._words import plural
+from gitevals._util.words import plural
+
 from ._common import EXIT_USAGE, console, err_console, get_project
 
 
@@ -20,8 +21,8 @@ def list_(ctx: click.Context) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    from ..datasets import load_dataset
-    from ..errors import GitevalsError
+    from gitevals.datasets import load_dataset
+    from gitevals.errors import GitevalsError
 
     project = get_project()
     names = project.dataset_names()
@@ -60,8 +61,8 @@ def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool) ->
     from rich.markup import escape
     from rich.table import Table
 
-    from ..datasets import load_dataset
-    from ..report.text import short
+    from gitevals.datasets import load_dataset
+    from gitevals.report.text import short
 
     project = get_project()
     data = load_dataset(project.dataset_path(name), name).with_tags(tags)
@@ -92,9 +93,9 @@ def history(ctx: click.Context, name: str, ids: bool) -> None:
     """
     from rich.markup import escape
 
-    from ..errors import NotFoundError
-    from ..git import open_repo
-    from ..versions import DatasetHistory
+    from gitevals.datasets import DatasetHistory
+    from gitevals.errors import NotFoundError
+    from gitevals.git import open_repo
 
     project = get_project()
     path = project.dataset_path(name)
@@ -138,9 +139,9 @@ def validate(ctx: click.Context, name: str | None, fix: bool, commit: bool) -> N
       gitevals dataset validate
       gitevals dataset validate support-qa --fix --commit
     """
-    from ..authoring import EditableDataset
-    from ..datasets import load_dataset
-    from ..errors import GitevalsError
+    from gitevals.datasets import EditableDataset, load_dataset
+    from gitevals.errors import GitevalsError
+
     from .dataset_edit import versioned
 
     project = get_project()

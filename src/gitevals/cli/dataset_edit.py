@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .._words import plural
+from gitevals._util.words import plural
+
 from ._common import EXIT_USAGE, console, err_console, get_project
 from .dataset import dataset
 
 if TYPE_CHECKING:
-    from ..project import Project
+    from gitevals.project import Project
 
 COMMIT_HELP = "Commit the dataset file alone as a new version (default: auto_commit in gitevals.yaml)."
 
@@ -41,7 +42,7 @@ def versioned(project: Project, path: Path, commit: bool) -> Iterator[dict[str, 
     """Around an edit: with --commit (or auto_commit), refuse a file that already
     has uncommitted changes, and commit the file alone afterwards with the
     message the edit leaves in the yielded dict (see `authoring.versioned_edit`)."""
-    from ..authoring import versioned_edit
+    from gitevals.datasets import versioned_edit
 
     with versioned_edit(project, path, commit) as note:
         yield note
@@ -64,9 +65,9 @@ def new(name: str, description: str | None, input_schema: Path | None, expected_
     Example:
       gitevals dataset new support-qa --description "Customer support questions"
     """
-    from .._validation import read_yaml_file
-    from ..authoring import create_dataset
-    from ..errors import DataError
+    from gitevals._yaml.validation import read_yaml_file
+    from gitevals.datasets import create_dataset
+    from gitevals.errors import DataError
 
     project = get_project()
     schemas = {}
@@ -103,7 +104,7 @@ def add(name: str, input_text: str | None, input_file: Path | None, expected_tex
       gitevals dataset add support-qa --input "How long do refunds take?" --expected "5-7 days" --tag billing
       gitevals dataset add support-qa --input '{"question": "...", "locale": "de"}'
     """
-    from ..authoring import EditableDataset
+    from gitevals.datasets import EditableDataset
 
     value = _read_value(input_text, input_file, "input")
     if value is None:
@@ -135,7 +136,7 @@ def remove(name: str, ids: tuple[str, ...], commit: bool) -> None:
     Example:
       gitevals dataset remove support-qa refund-window
     """
-    from ..authoring import EditableDataset
+    from gitevals.datasets import EditableDataset
 
     project = get_project()
     path = project.dataset_path(name)
@@ -174,9 +175,8 @@ def import_(name: str, file: Path, fmt: str | None, input_cols: tuple[str, ...],
       gitevals dataset import support-qa tickets.csv --input-col question --expected-col answer
       gitevals dataset import support-qa more.jsonl --on-conflict update --dry-run
     """
-    from ..authoring import EditableDataset, dataset_file
-    from ..errors import NotFoundError
-    from ..importing import ColumnMap, apply_import, plan_import
+    from gitevals.datasets import ColumnMap, EditableDataset, apply_import, dataset_file, plan_import
+    from gitevals.errors import NotFoundError
 
     project = get_project()
     try:
@@ -221,7 +221,7 @@ def export(name: str, fmt: str, output: Path | None) -> None:
     import csv
     import io
 
-    from ..datasets import load_dataset
+    from gitevals.datasets import load_dataset
 
     project = get_project()
     data = load_dataset(project.dataset_path(name), name)

@@ -23,7 +23,7 @@ def init(directory: Path) -> None:
       gitevals init my-evals && cd my-evals && git add -A && git commit -m "first evals"
       gitevals run example
     """
-    from ..scaffold import init_project
+    from gitevals.project import init_project
 
     result = init_project(directory)
     out = console()

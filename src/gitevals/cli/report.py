@@ -36,16 +36,15 @@ def report(run_ref: str, html_path: Path | None, baseline_ref: str | None, inclu
     """
     if html_path is None:
         raise click.UsageError("choose a format: --html FILE")
-    from ..history import run_history
-    from ..report.html import render_html
-    from ..runrefs import find_baseline, load_run
+    from gitevals.report.html import render_html
+    from gitevals.runs import find_baseline, load_run, run_history
 
     project = get_project()
     run = load_run(project, run_ref).with_reviews()
     comparison = None
     if baseline_ref is not None:
-        from ..compare import compare
-        from ..versions import dataset_commits
+        from gitevals.compare import compare
+        from gitevals.datasets import dataset_commits
 
         baseline = find_baseline(project, run.manifest.eval, baseline_ref, exclude=run.id).with_reviews()
         comparison = compare(baseline, run, include_changed=include_changed, tolerance=tolerance, alpha=alpha,

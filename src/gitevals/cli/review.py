@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from .._words import plural, trial_label
+from gitevals._util.words import plural, trial_label
+
 from ._common import RUN_FORMS, RunRef, get_project
 
 KEYS = "[p]ass  [f]ail  0..1 score  [c]omment  [!] flag  [s]kip  [b]ack  [q]uit"
@@ -36,7 +37,7 @@ def review(run_ref: str, only: str, reviewer: str | None) -> None:
       gitevals review 1a2b3c4 --only failing
       printf 'p\\nf\\n' | gitevals review latest
     """
-    from ..review import open_review
+    from gitevals.runs import open_review
 
     project = get_project()
     session = open_review(project.runs_dir, run_ref, only=only, reviewer=reviewer, project_root=project.root)
@@ -135,7 +136,7 @@ def _show(session: Any, record: dict[str, Any]) -> None:
         _field("expected", record.get("expected"))
     _field("output", record.get("output"))
     if record.get("trajectory"):
-        from ..report.text import trajectory_summary
+        from gitevals.report.text import trajectory_summary
 
         click.echo(f"{click.style('trajectory', bold=True)}: {trajectory_summary(record['trajectory'])}")
     scores = {k: v for k, v in (record.get("scores") or {}).items() if k != "human"}

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from .._words import plural
+from gitevals._util.words import plural
+
 from ._common import EXIT_FAILED, EXIT_INTERRUPTED, RUN_FORMS, console, err_console, get_project, is_interactive
 from .compare import comparison_options, show_comparison
 
@@ -54,8 +55,9 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     """
     import anyio
 
-    from ..evals import arun_eval, plan_eval
-    from ..results import find_run, record_passed, update_manifest
+    from gitevals.engine import arun_eval, plan_eval
+    from gitevals.runs import find_run, record_passed, update_manifest
+
     from ._progress import PlainProgress, RichProgress
 
     if sum(x is not None for x in (resume_ref, failed_ref, reuse_ref)) > 1:
@@ -63,14 +65,14 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     project = get_project()
     only_ids = failed_from = None
     if failed_ref is not None:
-        from ..runrefs import load_run
+        from gitevals.runs import load_run
 
         failed_run = load_run(project, failed_ref, eval_name=project.eval_path(eval_name).stem)
         failed_from = failed_run.id
         only_ids = sorted({r["item_id"] for r in failed_run.records if not record_passed(r)})
     resume = pending = None
     if resume_ref is not None:  # the run's own items and trials, whatever the eval file selects now
-        from ..evals import missing_pairs, plan_resume
+        from gitevals.engine import missing_pairs, plan_resume
 
         # `latest` and `latest~N` in --resume, --only-failed and --reuse count this eval's runs only
         resume = find_run(project.runs_dir, resume_ref, eval_name=project.eval_path(eval_name).stem).path
@@ -81,12 +83,12 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         plan = plan_eval(project, eval_name, tags=tags, concurrency=concurrency, trials=trials,
                          shard=_shard(shard), only_ids=only_ids, only_failed_from=failed_from)
     if baseline_ref is not None:  # a ref that names nothing is an error now, not after the whole run
-        from ..runrefs import check_ref
+        from gitevals.runs import check_ref
 
         check_ref(project, baseline_ref)
     reuse = None
     if reuse_ref is not None:
-        from ..runrefs import load_run
+        from gitevals.runs import load_run
 
         reuse = load_run(project, reuse_ref, eval_name=plan.name)
     progress: RichProgress | PlainProgress = (
@@ -135,7 +137,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         # The run is recorded; nothing left in any thread (a sync target's call
         # abandoned mid-way, a pipe still being read) may delay the exit.
         os._exit(EXIT_INTERRUPTED)
-    from ..report.text import render_gates, render_run_end
+    from gitevals.report.text import render_gates, render_run_end
 
     console().print(render_run_end(outcome.manifest, failures, folder_holder[0]))
     if progress.tally.to_review:
@@ -149,7 +151,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         failed = True
     manifest, comparison = outcome.manifest, None
     if baseline_ref is not None:
-        from ..compare import comparison_gates
+        from gitevals.compare import comparison_gates
 
         comparison = _compare_with_baseline(project, outcome, baseline_ref, compare_options)
         gate = plan.config.gate
@@ -177,9 +179,9 @@ def _write_reports(folder: Path, manifest, comparison, junit: Path | None, markd
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if junit is None and markdown is None and not summary_file:
         return
-    from ..report.junit import junit_xml
-    from ..report.markdown import run_markdown
-    from ..results import read_results
+    from gitevals.report.junit import junit_xml
+    from gitevals.report.markdown import run_markdown
+    from gitevals.runs import read_results
 
     records = read_results(folder)
     if junit is not None:
@@ -214,9 +216,8 @@ def _shard(text: str | None) -> tuple[int, int] | None:
 
 def _compare_with_baseline(project, outcome, ref: str, options: dict):  # type: ignore[no-untyped-def]
     """Compare the new run with its baseline and show it; None when there is no baseline."""
-    from ..errors import NotFoundError
-    from ..results import read_results
-    from ..runrefs import LoadedRun, find_baseline
+    from gitevals.errors import NotFoundError
+    from gitevals.runs import LoadedRun, find_baseline, read_results
 
     try:
         baseline = find_baseline(project, outcome.manifest.eval, ref, exclude=outcome.manifest.id)

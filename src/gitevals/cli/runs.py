@@ -6,7 +6,8 @@ import json
 
 import click
 
-from .._words import plural
+from gitevals._util.words import plural
+
 from ._common import RUN_FORMS, RunRef, console, get_project
 
 
@@ -26,8 +27,8 @@ def list_(ctx: click.Context, eval_name: str | None, as_json: bool) -> None:
     Example:
       gitevals runs list support-qa
     """
-    from ..report.text import render_runs
-    from ..results import list_runs
+    from gitevals.report.text import render_runs
+    from gitevals.runs import list_runs
 
     project = get_project()
     found = list_runs(project.runs_dir, eval_name)
@@ -56,10 +57,8 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
       gitevals runs show 1a2b3c4 --all
       gitevals runs show support-qa@main
     """
-    from ..liveness import process_gone
-    from ..report.text import render_gates, render_items, render_summary
-    from ..review import apply_reviews, manifest_with_reviews, review_counts
-    from ..runrefs import load_run
+    from gitevals.report.text import render_gates, render_items, render_summary
+    from gitevals.runs import apply_reviews, load_run, manifest_with_reviews, process_gone, review_counts
 
     project = get_project()
     found = load_run(project, run_ref)  # from the working tree, or (EVAL@REF) from git history
@@ -108,7 +107,7 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
 
 def _process_text(m, gone: bool) -> str:  # type: ignore[no-untyped-def]
     """Who records a `running` run, and what to do when nothing does any more."""
-    from ..liveness import resume_command
+    from gitevals.runs import resume_command
 
     process = m.process
     if process is None:
@@ -131,8 +130,8 @@ def merge(ctx: click.Context, run_refs: tuple[str, ...]) -> None:
     Example:
       gitevals runs merge $(ls -d runs/nightly/*/)
     """
-    from ..merging import merge_runs
-    from ..report.text import render_gates, render_summary
+    from gitevals.report.text import render_gates, render_summary
+    from gitevals.runs import merge_runs
 
     project = get_project()
     folder, manifest = merge_runs(project, run_refs)

@@ -26,7 +26,7 @@ def schema(write_dir: Path | None, check_dir: Path | None, name: str | None) -> 
     """
     import json
 
-    from ..schemas import generate_schemas, stale_schemas, write_schemas
+    from gitevals.formats import generate_schemas, stale_schemas, write_schemas
 
     if write_dir is not None:
         for path in write_schemas(write_dir):

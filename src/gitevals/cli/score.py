@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from .._words import plural
+from gitevals._util.words import plural
+
 from ._common import EXIT_INTERRUPTED, RUN_FORMS, RunRef, console, get_project
 
 _PROGRESS_FROM = 50  # passes shorter than this print no progress lines
@@ -48,7 +49,7 @@ def score(ctx: click.Context, run_ref: str, scorers: tuple[str, ...], eval_name:
     """
     import anyio
 
-    from ..scoring import ascore_run
+    from gitevals.engine import ascore_run
 
     if eval_name is not None and scorers:
         raise click.UsageError("--eval picks the scorers to apply: give it or --scorer, not both")
@@ -93,7 +94,7 @@ def score(ctx: click.Context, run_ref: str, scorers: tuple[str, ...], eval_name:
             click.echo(f"interrupted: the scores computed so far are kept in {project.relative(plans[0].path)}/"
                        f"scores.jsonl; finish with: {shlex.join(again)}", err=True)
         ctx.exit(EXIT_INTERRUPTED)
-    from ..report.scoring import render_scoring
+    from gitevals.report.rescore import render_scoring
 
     out.print(render_scoring(outcome, project.relative(outcome.path)))
 

@@ -35,7 +35,7 @@ def ui(port: int, host: str, open_browser: bool) -> None:
     """
     from urllib.parse import quote
 
-    from ..ui import TOKEN_ENV, access_token, bind, create_app, is_loopback, make_server
+    from gitevals.ui import TOKEN_ENV, access_token, bind, create_app, is_loopback, make_server
 
     project = get_project()
     token = access_token(host, os.environ.get(TOKEN_ENV) or None)

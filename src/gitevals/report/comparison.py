@@ -10,8 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .._words import plural
-from ..compare import Comparison, ItemDelta, RunHeader, ScorerComparison
+from gitevals._util.words import plural
+from gitevals.compare import Comparison, ItemDelta, RunHeader, ScorerComparison
+
 from .text import short
 
 __all__ = ["comparison_json", "comparison_markdown", "render_comparison"]

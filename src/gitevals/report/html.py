@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from .._words import gate_parts, plural, trial_label
-from ..compare import Comparison
-from ..models import GateResult, RunManifest
-from ..review import HUMAN, item_status
+from gitevals._util.words import gate_parts, plural, trial_label
+from gitevals.compare import Comparison
+from gitevals.formats import GateResult, RunManifest
+from gitevals.runs import HUMAN, item_status
+
 from .comparison import headline
 from .text import trajectory_summary
 

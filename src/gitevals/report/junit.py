@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from ..models import RunManifest
+from gitevals.formats import RunManifest
 
 __all__ = ["junit_xml"]
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._words import gate_parts, plural, trial_label
-from ..compare import Comparison
-from ..models import RunManifest
+from gitevals._util.words import gate_parts, plural, trial_label
+from gitevals.compare import Comparison
+from gitevals.formats import RunManifest
+
 from .comparison import comparison_markdown
 from .text import record_passed, short
 

@@ -10,9 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .._words import gate_parts, plural
-from ..models import GateResult, RunManifest, Summary
-from ..results import record_passed
+from gitevals._util.words import gate_parts, plural
+from gitevals.formats import GateResult, RunManifest, Summary
+from gitevals.runs import record_passed
 
 __all__ = [
     "record_passed", "render_gates", "render_items", "render_run_end", "render_runs", "render_summary", "short",
@@ -156,7 +156,7 @@ def render_runs(runs: Sequence[Any]) -> RenderableType:
     """A table of runs: id, eval, status, items, errors, mean per scorer, commit;
     a `*` after the commit, explained under the table, marks uncommitted changes,
     and a run whose process is gone gets the command that completes it."""
-    from ..liveness import process_gone, resume_command
+    from gitevals.runs import process_gone, resume_command
 
     table = Table(show_edge=False, header_style="bold")
     dirty = False

@@ -8,7 +8,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .._hashing import canonical_json
+from gitevals._util.hashing import canonical_json
+
 from ._base import NotApplicable, Score, ScorerError, ScorerInput
 from ._judge import llm_judge
 from ._trajectory import tool_call_accuracy, trajectory, trajectory_accuracy

@@ -9,7 +9,8 @@ import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..models import AgentScorerConfig, WorkflowScorerConfig
+from gitevals.formats import AgentScorerConfig, WorkflowScorerConfig
+
 from ._base import BoundScorer
 
 __all__ = ["ScorerEntry", "scorer_entries", "scoped"]

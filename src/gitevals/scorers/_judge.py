@@ -16,9 +16,10 @@ from typing import Any
 
 import anyio
 
-from .._hashing import canonical_json
-from .._httpclient import LoopClient, api_key, excerpt, json_headers, status_message
-from .._retry import backoff_s, retry_info
+from gitevals._util.hashing import canonical_json
+from gitevals._util.httpclient import LoopClient, api_key, excerpt, json_headers, status_message
+from gitevals._util.retry import backoff_s, retry_info
+
 from ._base import Score, ScorerError, ScorerInput
 
 __all__ = ["llm_judge", "parse_judgement"]

@@ -9,9 +9,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from .._refs import import_ref, is_ref
-from ..errors import ConfigError, did_you_mean
-from ..models import ScorerConfig
+from gitevals._util.imports import import_ref, is_ref
+from gitevals.errors import ConfigError, did_you_mean
+from gitevals.formats import ScorerConfig
+
 from ._base import BoundScorer, ScorerError, as_scorer
 from ._builtins import BUILTINS
 

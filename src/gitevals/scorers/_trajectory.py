@@ -32,7 +32,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
-from .._words import plural
+from gitevals._util.words import plural
+
 from ._base import NotApplicable, Score, ScorerError, ScorerInput
 
 __all__ = ["tool_call_accuracy", "trajectory", "trajectory_accuracy"]

@@ -11,7 +11,8 @@ from pathlib import Path
 import anyio
 import anyio.abc
 
-from ..errors import ConfigError
+from gitevals.errors import ConfigError
+
 from ._base import TargetCall, TargetError, TargetResult
 
 __all__ = ["CommandTarget"]

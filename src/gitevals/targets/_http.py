@@ -6,8 +6,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .._httpclient import DEFAULT_TIMEOUT_S, LoopClient, excerpt, json_headers, raise_for_status
-from ..errors import ConfigError
+from gitevals._util.httpclient import DEFAULT_TIMEOUT_S, LoopClient, excerpt, json_headers, raise_for_status
+from gitevals.errors import ConfigError
+
 from ._base import TargetCall, TargetError, TargetResult
 from ._template import PathError, check_template, format_path, lookup, parse_path, render
 

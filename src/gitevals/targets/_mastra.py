@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any, cast
 from urllib.parse import quote
 
-from .. import trace
-from .._httpclient import DEFAULT_TIMEOUT_S, LoopClient, excerpt, json_headers, raise_for_status
-from ..errors import ConfigError, did_you_mean
+from gitevals import trace
+from gitevals._util.httpclient import DEFAULT_TIMEOUT_S, LoopClient, excerpt, json_headers, raise_for_status
+from gitevals.errors import ConfigError, did_you_mean
+
 from ._base import TargetCall, TargetError, TargetResult
 
 __all__ = ["MastraTarget"]

@@ -7,7 +7,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .._httpclient import DEFAULT_TIMEOUT_S, LoopClient, excerpt, json_headers, raise_for_status
+from gitevals._util.httpclient import DEFAULT_TIMEOUT_S, LoopClient, excerpt, json_headers, raise_for_status
+
 from ._base import TargetCall, TargetError, TargetResult
 
 __all__ = ["OpenAITarget", "chat_messages", "message_text"]

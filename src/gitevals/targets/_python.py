@@ -9,8 +9,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._threads import run_sync_in_daemon_thread
-from ..errors import ConfigError
+from gitevals._util.threads import run_sync_in_daemon_thread
+from gitevals.errors import ConfigError
+
 from ._base import TargetCall, TargetResult
 
 __all__ = ["PythonTarget"]

@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from .._httpclient import api_key
-from .._refs import import_ref, is_ref
-from ..errors import ConfigError, did_you_mean
-from ..models import (
+from gitevals._util.httpclient import api_key
+from gitevals._util.imports import import_ref, is_ref
+from gitevals.errors import ConfigError, did_you_mean
+from gitevals.formats import (
     CommandTargetConfig,
     HttpTargetConfig,
     MastraTargetConfig,
@@ -21,6 +21,7 @@ from ..models import (
     PythonTargetConfig,
     TargetConfig,
 )
+
 from ._base import Target
 from ._command import CommandTarget
 from ._http import HttpTarget

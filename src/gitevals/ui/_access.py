@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..errors import GitevalsError
+from gitevals.errors import GitevalsError
 
 __all__ = ["TOKEN_ENV", "TokenGuard", "access_token", "is_loopback"]
 

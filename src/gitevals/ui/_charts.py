@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..models import RunManifest
+from gitevals.formats import RunManifest
 
 __all__ = ["Chart", "trend_charts"]
 

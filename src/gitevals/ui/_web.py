@@ -18,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .._words import _number, gate_parts, plural
+from gitevals._util.words import _number, gate_parts, plural
+
 from ._diff import mostly_equal
 
 __all__ = ["PAGE_SIZE", "SameOriginGuard", "form_text", "page_of", "parse_value", "query", "render", "segment",

@@ -27,8 +27,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import GitevalsError, NotFoundError
-from ..project import Project
+from gitevals.errors import GitevalsError, NotFoundError
+from gitevals.project import Project
+
 from . import compare, dataset_edit, dataset_import, datasets, live, review, runs
 from ._access import TokenGuard
 from ._web import SameOriginGuard, render

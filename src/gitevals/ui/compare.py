@@ -9,13 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..compare import compare
-from ..errors import GitevalsError, NotFoundError
-from ..project import Project
-from ..report.comparison import headline
-from ..results import list_runs
-from ..runrefs import find_baseline, load_run
-from ..versions import dataset_commits
+from gitevals.compare import compare
+from gitevals.datasets import dataset_commits
+from gitevals.errors import GitevalsError, NotFoundError
+from gitevals.project import Project
+from gitevals.report.comparison import headline
+from gitevals.runs import find_baseline, list_runs, load_run
+
 from ._diff import text_diff
 from ._web import render
 

@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..authoring import EditableDataset, create_dataset, versioned_edit
-from ..errors import GitevalsError
+from gitevals.datasets import EditableDataset, create_dataset, versioned_edit
+from gitevals.errors import GitevalsError
+
 from ._web import form_text, parse_value, segment
 from .datasets import (
     dataset_file,

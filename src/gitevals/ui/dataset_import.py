@@ -31,18 +31,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..authoring import EditableDataset, versioned_edit
-from ..errors import DataError, GitevalsError, NotFoundError, Problem
-from ..importing import (
+from gitevals.datasets import (
     FORMATS,
     ColumnMap,
+    EditableDataset,
     ImportPlan,
     apply_import,
     default_mapping,
     detect_format,
     plan_import,
     read_rows,
+    versioned_edit,
 )
+from gitevals.errors import DataError, GitevalsError, NotFoundError, Problem
+
 from ._web import form_text, render, segment
 from .datasets import committed_redirect, dataset_file, dataset_response, project_of, tags_of
 

@@ -16,16 +16,22 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .._validation import read_model
-from ..authoring import EditableDataset, versioned_edit
-from ..datasets import Dataset, DatasetItem, load_dataset
-from ..errors import ConfigError, DataError, GitevalsError, NotFoundError
-from ..git import open_repo
-from ..models import EvalConfig
-from ..project import Project
-from ..results import RunInfo, list_runs, read_results
-from ..review import item_status, records_with_reviews
-from ..versions import DatasetHistory, item_changes
+from gitevals._yaml.validation import read_model
+from gitevals.datasets import (
+    Dataset,
+    DatasetHistory,
+    DatasetItem,
+    EditableDataset,
+    item_changes,
+    load_dataset,
+    versioned_edit,
+)
+from gitevals.errors import ConfigError, DataError, GitevalsError, NotFoundError
+from gitevals.formats import EvalConfig
+from gitevals.git import open_repo
+from gitevals.project import Project
+from gitevals.runs import RunInfo, item_status, list_runs, read_results, records_with_reviews
+
 from ._web import form_text, page_of, parse_value, render, segment
 
 __all__ = ["committed_redirect", "dataset_file", "dataset_response", "datasets_response", "edit_fields", "field_text",

@@ -24,13 +24,12 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
-from ..datasets import load_dataset
-from ..errors import GitevalsError
-from ..liveness import process_gone, resume_command
-from ..models import RunManifest
-from ..project import Project
-from ..results import MANIFEST, RESULTS, read_manifest
-from ..review import item_status
+from gitevals.datasets import load_dataset
+from gitevals.errors import GitevalsError
+from gitevals.formats import RunManifest
+from gitevals.project import Project
+from gitevals.runs import MANIFEST, RESULTS, item_status, process_gone, read_manifest, resume_command
+
 from ._web import sse
 
 __all__ = ["IDLE_S", "POLL_S", "Progress", "Tail", "expected_total", "follow_run", "progress_of"]

@@ -27,13 +27,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from ..errors import GitevalsError, NotFoundError
-from ..evals import EvalPlan, arun_eval, plan_eval
-from ..liveness import interrupt_run
-from ..project import Project
-from ..results import RunInfo, find_run, read_manifest, read_results
-from ..review import item_status
-from ..runner import ItemResult
+from gitevals.engine import EvalPlan, ItemResult, arun_eval, plan_eval
+from gitevals.errors import GitevalsError, NotFoundError
+from gitevals.project import Project
+from gitevals.runs import RunInfo, find_run, interrupt_run, item_status, read_manifest, read_results
+
 from . import follow
 from ._web import form_text, sse
 from .runs import eval_response

@@ -22,20 +22,23 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..errors import GitevalsError, NotFoundError
-from ..models import ReviewLine
-from ..project import Project
-from ..results import RunInfo, find_run, read_results
-from ..review import (
+from gitevals.errors import GitevalsError, NotFoundError
+from gitevals.formats import ReviewLine
+from gitevals.project import Project
+from gitevals.runs import (
     HUMAN,
     ONLY,
     ReviewSession,
+    RunInfo,
     apply_reviews,
     default_reviewer,
+    find_run,
     item_status,
     manifest_with_reviews,
+    read_results,
     read_reviews,
 )
+
 from ._diff import text_diff
 from ._web import form_text, render, segment
 

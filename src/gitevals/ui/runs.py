@@ -11,16 +11,29 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .._validation import read_model
-from .._words import _number
-from ..datasets import load_dataset
-from ..errors import ConfigError, GitevalsError, NotFoundError
-from ..history import run_history
-from ..liveness import interrupt_refusal, process_gone, resume_command
-from ..models import EvalConfig, ReviewLine, RunManifest
-from ..project import Project
-from ..results import RunInfo, find_run, list_runs, read_results
-from ..review import HUMAN, apply_reviews, item_status, latest_reviews, manifest_with_reviews, read_reviews
+from gitevals._util.words import _number
+from gitevals._yaml.validation import read_model
+from gitevals.datasets import load_dataset
+from gitevals.errors import ConfigError, GitevalsError, NotFoundError
+from gitevals.formats import EvalConfig, ReviewLine, RunManifest
+from gitevals.project import Project
+from gitevals.runs import (
+    HUMAN,
+    RunInfo,
+    apply_reviews,
+    find_run,
+    interrupt_refusal,
+    item_status,
+    latest_reviews,
+    list_runs,
+    manifest_with_reviews,
+    process_gone,
+    read_results,
+    read_reviews,
+    resume_command,
+    run_history,
+)
+
 from ._charts import trend_charts
 from ._diff import text_diff
 from ._web import page_of, render

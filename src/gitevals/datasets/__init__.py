@@ -1,0 +1,40 @@
+"""Datasets: items and their content hashes, loading and validating a file (cached per git blob),
+editing it in place, importing CSV/JSONL rows, and its versions in git history.
+"""
+
+from ._edit import EditableDataset, create_dataset, dataset_file, new_id, versioned_edit
+from ._load import Dataset, DatasetItem, load_dataset, make_item
+from ._tabular import (
+    FORMATS,
+    ColumnMap,
+    ImportPlan,
+    apply_import,
+    default_mapping,
+    detect_format,
+    plan_import,
+    read_rows,
+)
+from ._versions import DatasetHistory, dataset_commits, item_changes
+
+__all__ = [
+    "ColumnMap",
+    "Dataset",
+    "DatasetHistory",
+    "DatasetItem",
+    "EditableDataset",
+    "FORMATS",
+    "ImportPlan",
+    "apply_import",
+    "create_dataset",
+    "dataset_commits",
+    "dataset_file",
+    "default_mapping",
+    "detect_format",
+    "item_changes",
+    "load_dataset",
+    "make_item",
+    "new_id",
+    "plan_import",
+    "read_rows",
+    "versioned_edit",
+]

@@ -1,0 +1,375 @@
+"""Datasets: loading a dataset file, validating every item, and hashing content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from pydantic import ValidationError
+
+from gitevals._util.hashing import blob_sha, canonical_json, sha256_hex
+from gitevals._util.words import item_label
+from gitevals._yaml.load import YamlProblem, load_yaml, locate
+from gitevals._yaml.validation import validation_problems
+from gitevals.errors import DataError, Problem
+from gitevals.formats import DatasetFile, DatasetItemModel
+
+from . import _cache as _datasetcache
+
+__all__ = ["Dataset", "DatasetItem", "load_dataset", "make_item", "parse_dataset"]
+
+_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
+
+
+_OPTIONAL = ("expected_trajectory", "tool_mocks", "unmocked_tools", "request_context", "start_options")
+
+
+class DatasetItem:
+    """One test case with its content hashes.
+
+    Input, expected and context are kept as their canonical JSON (which the
+    hashes are computed from anyway) and decoded when read: a 100,000-item
+    dataset then takes tens of megabytes instead of hundreds.
+    """
+
+    __slots__ = ("id", "_input", "_expected", "_context", *_OPTIONAL)
+
+    def __init__(
+        self,
+        id: str,
+        input_json: str,
+        expected_json: str = "null",
+        context_json: str = "{}",
+        expected_trajectory: Mapping[str, Any] | None = None,
+        tool_mocks: Mapping[str, Any] | None = None,
+        unmocked_tools: str | None = None,
+        request_context: Mapping[str, Any] | None = None,
+        start_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.id = id
+        self._input, self._expected, self._context = input_json, expected_json, context_json
+        self.expected_trajectory = expected_trajectory
+        self.tool_mocks = tool_mocks
+        self.unmocked_tools = unmocked_tools
+        self.request_context = request_context
+        self.start_options = start_options
+
+    @property
+    def input(self) -> Any:
+        return json.loads(self._input)
+
+    @property
+    def expected(self) -> Any:
+        return json.loads(self._expected)
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return json.loads(self._context)
+
+    @property
+    def input_hash(self) -> str:
+        return sha256_hex(self._input)
+
+    @property
+    def expected_hash(self) -> str:
+        return sha256_hex(self._expected)
+
+    @property
+    def hash(self) -> str:
+        """sha256 of the canonical JSON of `{context, expected, expected_trajectory, input}`,
+        assembled from the parts' canonical JSON (keys in sorted order)."""
+        return sha256_hex(
+            f'{{"context":{self._context},"expected":{self._expected},'
+            f'"expected_trajectory":{canonical_json(self.expected_trajectory)},"input":{self._input}}}'
+        )
+
+    def json_parts(self) -> tuple[str, str, str]:
+        """Input, expected and context as the canonical JSON they are kept in."""
+        return self._input, self._expected, self._context
+
+    @property
+    def tags(self) -> list[str]:
+        tags = self.context.get("tags") or []
+        return [tags] if isinstance(tags, str) else [str(t) for t in tags]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The item as plain data, with its hashes."""
+        found = {"id": self.id, "input": self.input, "expected": self.expected, "context": self.context}
+        found.update({key: getattr(self, key) for key in _OPTIONAL})
+        found.update(input_hash=self.input_hash, expected_hash=self.expected_hash, hash=self.hash)
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, DatasetItem):
+            return NotImplemented
+        return all(getattr(self, key) == getattr(other, key) for key in self.__slots__)
+
+    def __repr__(self) -> str:
+        return f"DatasetItem(id={self.id!r}, input={self._input[:60]})"
+
+
+def make_item(
+    id: str,
+    input: Any,
+    expected: Any = None,
+    context: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> DatasetItem:
+    """A DatasetItem from plain values (which must be JSON)."""
+    return DatasetItem(id, canonical_json(input), canonical_json(expected), canonical_json(dict(context or {})), **fields)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named, validated list of items, as read from one file."""
+
+    name: str
+    items: tuple[DatasetItem, ...]
+    description: str | None = None
+    input_schema: Mapping[str, Any] | None = None
+    expected_schema: Mapping[str, Any] | None = None
+    path: Path | None = None
+    blob_sha: str | None = None
+    """Git's blob sha of the file's bytes as read."""
+
+    @cached_property
+    def hash(self) -> str:
+        """sha256 over every item's id and content hash, in file order: of the
+        canonical JSON of `[[id, hash], ...]`, fed piece by piece."""
+        digest = hashlib.sha256(b"[")
+        for index, item in enumerate(self.items):
+            digest.update(("," if index else "").encode() + canonical_json([item.id, item.hash]).encode("utf-8"))
+        digest.update(b"]")
+        return digest.hexdigest()
+
+    def with_tags(self, tags: Iterable[str]) -> Dataset:
+        """Only the items that carry at least one of `tags` (all items when empty)."""
+        wanted = set(tags)
+        if not wanted:
+            return self
+        kept = tuple(item for item in self.items if wanted.intersection(item.tags))
+        return replace(self, items=kept)
+
+    def all_tags(self) -> list[str]:
+        return sorted({tag for item in self.items for tag in item.tags})
+
+
+def load_dataset(path: Path | str, name: str | None = None) -> Dataset:
+    """Read and validate a dataset file; every problem in it is raised together.
+
+    Inside a git repository a valid file's parsed items are kept under
+    .git/gitevals/ by content, so loading it again unchanged is much faster.
+    """
+    path = Path(path)
+    name = name or path.stem
+    cache_dir = _datasetcache.cache_dir_for(path.absolute().parent)
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if cache_dir is not None:
+                cached = _datasetcache.load(cache_dir, _blob_sha_of(handle, size), name, path)
+                if cached is not None:
+                    return cached
+                handle.seek(0)
+            # The parser reads the file in chunks: the whole file is never in memory.
+            reader = _HashingReader(handle, size)
+            dataset = _parse(reader, path, name, path.read_bytes, reader.hexdigest)
+    except FileNotFoundError:
+        raise DataError("file not found", path=path) from None
+    except OSError as exc:
+        raise DataError(f"cannot read the file: {exc.strerror}", path=path) from None
+    if cache_dir is not None:
+        _datasetcache.store(cache_dir, dataset)
+    return dataset
+
+
+def _blob_sha_of(handle: BinaryIO, size: int) -> str:
+    reader = _HashingReader(handle, size)
+    while reader.read(1 << 20):
+        pass
+    return reader.hexdigest()
+
+
+def parse_dataset(raw: bytes, path: Path | str, name: str) -> Dataset:
+    """Validate a dataset file's bytes; `path` names them in messages (and may be
+    `file@commit` for a version read from git history)."""
+    return _parse(raw, path, name, lambda: raw, lambda: blob_sha(raw))
+
+
+class _HashingReader:
+    """A binary file that computes git's blob sha of what is read through it."""
+
+    def __init__(self, handle: BinaryIO, size: int) -> None:
+        self._handle = handle
+        self._sha = hashlib.sha1(b"blob %d\0" % size)
+        self.name = handle.name
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._sha.update(data)
+        return data
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+def _parse(
+    source: bytes | _HashingReader, path: Path | str, name: str,
+    get_raw: Callable[[], bytes], get_sha: Callable[[], str],
+) -> Dataset:
+    """Items are validated and stored compactly one by one as the parser hands
+    them over, so the whole document never sits in memory as Python objects."""
+    collector = _ItemCollector(path, get_raw)
+    try:
+        data = load_yaml(source, path, on_item=collector)
+    except YamlProblem as exc:
+        raise DataError(problems=[exc.problem]) from None
+    sha = get_sha()
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise DataError(
+            "a dataset file is a mapping with an `items:` list",
+            path=path,
+            line=1,
+            col=1,
+            hint="start the file with `items:` and list the test cases under it",
+        )
+    problems = collector.problems + _schema_problems(data, collector, path)
+    try:
+        parsed = DatasetFile.model_validate(data)  # the top-level keys; items were checked one by one
+    except ValidationError as exc:
+        problems += validation_problems(exc, DatasetFile, path, collector.text)
+        raise DataError(problems=_sorted(problems)) from None
+    if problems:
+        raise DataError(problems=_sorted(problems))
+    return Dataset(
+        name=name,
+        items=tuple(collector.items),
+        description=parsed.description,
+        input_schema=parsed.input_schema,
+        expected_schema=parsed.expected_schema,
+        path=path if isinstance(path, Path) else None,
+        blob_sha=sha,
+    )
+
+
+class _ItemCollector:
+    """Checks each item as the parser hands it over and keeps it compactly."""
+
+    def __init__(self, path: Path | str, get_raw: Callable[[], bytes]) -> None:
+        self.path, self._get_raw = path, get_raw
+        self.items: list[DatasetItem] = []
+        self.indices: list[int] = []
+        """The position of each kept item in the file's list."""
+        self.problems: list[Problem] = []
+        self._first_seen: dict[str, int] = {}
+        self._count = 0
+
+    @cached_property
+    def text(self) -> str:
+        """The file's text, decoded only when a problem needs a line and column."""
+        return self._get_raw().decode("utf-8-sig")
+
+    def __call__(self, raw: Any) -> None:
+        index = self._count
+        self._count += 1
+        if isinstance(raw, dict):
+            self.problems += self._id_problems(raw.get("id"), index)
+        try:
+            model = DatasetItemModel.model_validate(raw)
+        except ValidationError as exc:
+            label = item_label(raw.get("id") if isinstance(raw, dict) else None, index + 1)
+            self.problems += validation_problems(exc, DatasetFile, self.path, self.text, prefix=("items", index),
+                                                 label=label)
+            return
+        self.items.append(
+            make_item(
+                str(model.id),
+                model.input,
+                model.expected,
+                model.context,
+                expected_trajectory=model.expected_trajectory.model_dump(exclude_none=True)
+                if model.expected_trajectory else None,
+                tool_mocks=model.tool_mocks,
+                unmocked_tools=model.unmocked_tools,
+                request_context=model.request_context,
+                start_options=model.start_options,
+            )
+        )
+        self.indices.append(index)
+
+    def _id_problems(self, item_id: Any, index: int) -> list[Problem]:
+        """A missing, malformed or duplicate id, at its item."""
+        if item_id is None:
+            line, col = locate(self.text, ("items", index))
+            return [Problem(f"{item_label(None, index + 1)} has no id", self.path, line, col,
+                            "add `id: <a-stable-name>` (letters, digits, '.', '_' or '-')")]
+        item_id = str(item_id)
+        if not _ID_RE.fullmatch(item_id):
+            line, col = locate(self.text, ("items", index, "id"))
+            return [Problem(f"id {item_id!r} has characters outside [A-Za-z0-9._-]", self.path, line, col,
+                            f"use an id like {_slug(item_id)!r}")]
+        if item_id in self._first_seen:
+            line, col = locate(self.text, ("items", index, "id"))
+            first_line, _ = locate(self.text, ("items", self._first_seen[item_id], "id"))
+            return [Problem(f"duplicate id {item_id!r} (first used on line {first_line})", self.path, line, col,
+                            "ids must be unique in the file; rename one of them")]
+        self._first_seen[item_id] = index
+        return []
+
+
+def _schema_problems(data: dict[str, Any], collector: _ItemCollector, path: Path | str) -> list[Problem]:
+    """Items whose input or expected break the dataset's JSON Schemas (checked
+    even when other keys of the file are wrong, so that all is reported at once)."""
+    checks = [(key, data.get(f"{key}_schema")) for key in ("input", "expected")]
+    checks = [(key, schema) for key, schema in checks if isinstance(schema, dict)]
+    if not checks:
+        return []
+    import jsonschema  # only datasets with schemas pay for the import
+
+    problems = []
+    for key, schema in checks:
+        validator_cls = jsonschema.validators.validator_for(schema)
+        try:
+            validator_cls.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            line, col = locate(collector.text, (f"{key}_schema", *exc.path))
+            problems.append(Problem(f"{key}_schema is not a valid JSON Schema: {exc.message}", path, line, col))
+            continue
+        validator = validator_cls(schema)
+        for index, item in zip(collector.indices, collector.items, strict=True):
+            value = getattr(item, key)
+            if value is None:
+                continue  # a missing input is reported by the model check
+            error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+            if error is None:
+                continue
+            inner = list(error.absolute_path)
+            line, col = locate(collector.text, ("items", index, key, *inner))
+            where = key + "".join(f"[{p!r}]" for p in inner)
+            problems.append(
+                Problem(
+                    f"{item_label(item.id, index + 1)}: {where} breaks {key}_schema: {error.message}",
+                    path,
+                    line,
+                    col,
+                    f"change the value or the dataset's {key}_schema",
+                )
+            )
+    return problems
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "item"
+
+
+def _sorted(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.line or 0, p.col or 0))

@@ -1,0 +1,23 @@
+"""The one place that runs targets and scorers: planning an eval, executing items concurrently,
+recording the run, and re-scoring a finished run.
+"""
+
+from ._eval import EvalPlan, arun_eval, missing_pairs, plan_eval, plan_resume, run_eval
+from ._execute import EvalResult, ItemResult, arun_evals, run_evals
+from ._rescore import SCORES, ascore_run, score_run
+
+__all__ = [
+    "EvalPlan",
+    "EvalResult",
+    "ItemResult",
+    "SCORES",
+    "arun_eval",
+    "arun_evals",
+    "ascore_run",
+    "missing_pairs",
+    "plan_eval",
+    "plan_resume",
+    "run_eval",
+    "run_evals",
+    "score_run",
+]

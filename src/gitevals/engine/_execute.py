@@ -1,0 +1,454 @@
+"""Running items against a target and scoring them: `run_evals` / `arun_evals`.
+
+Concurrency is a fixed pool of worker tasks pulling item x trial pairs from
+one iterator, so ten thousand items cost ten thousand small results, not ten
+thousand waiting tasks. A target error, a timeout or a failing scorer is
+recorded on its item and the run goes on.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
+from gitevals._util.retry import RateLimiter, backoff_s, parse_rate, retry_info
+from gitevals.datasets import Dataset, DatasetItem, make_item
+from gitevals.formats import Summary
+from gitevals.runs import Summarizer
+from gitevals.scorers import (
+    BoundScorer,
+    NotApplicable,
+    ScorerError,
+    ScorerInput,
+    resolve_scorer,
+    scoped,
+    scorer_entries,
+)
+from gitevals.targets import Target, TargetCall, TargetError, TargetResult, resolve_target
+from gitevals.trace import Recorder, recording
+
+__all__ = ["EvalResult", "ItemResult", "arun_evals", "execute", "run_evals", "score_one"]
+
+OnItemComplete = Callable[["ItemResult"], "Awaitable[None] | None"]
+
+
+@dataclass
+class ItemResult:
+    """The outcome of one item x trial: output or error, and its scores."""
+
+    item: DatasetItem
+    trial: int
+    output: Any
+    error: dict[str, Any] | None
+    latency_ms: float
+    attempts: int
+    scores: dict[str, dict[str, Any]]
+    started_at: str
+    usage: dict[str, float] | None = None
+    trajectory: list[dict[str, Any]] | None = None
+    metadata: dict[str, Any] | None = None
+
+    @property
+    def passed(self) -> bool:
+        """No error, and every scorer that applied passed."""
+        return self.error is None and all(s.get("passed") or s.get("skipped") for s in self.scores.values())
+
+    def to_record(self) -> dict[str, Any]:
+        """This result as one line of results.jsonl (see `models.ResultLine`)."""
+        item = self.item
+        record: dict[str, Any] = {
+            "item_id": item.id,
+            "trial": self.trial,
+            "input": item.input,
+            "expected": item.expected,
+            "context": dict(item.context),
+            "input_hash": item.input_hash,
+            "expected_hash": item.expected_hash,
+            "hash": item.hash,
+            "output": self.output,
+            "error": self.error,
+            "latency_ms": self.latency_ms,
+            "attempts": self.attempts,
+            "scores": self.scores,
+            "started_at": self.started_at,
+        }
+        for key in ("usage", "trajectory", "metadata"):
+            value = getattr(self, key)
+            if value is not None:
+                record[key] = value
+        return record
+
+
+@dataclass
+class EvalResult:
+    """What a run returns: mean score per scorer, the summary and every item's result."""
+
+    scores: dict[str, float | None]
+    summary: Summary
+    items: list[ItemResult] = field(default_factory=list)
+    stopped: str | None = None
+    """Why the run stopped before every item ran (too many errors)."""
+
+
+def run_evals(
+    target: Any,
+    data: Iterable[Any] | Dataset,
+    scorers: Sequence[Any] = (),
+    *,
+    target_options: Mapping[str, Any] | None = None,
+    concurrency: int = 1,
+    trials: int = 1,
+    timeout_s: float | None = None,
+    retries: int = 0,
+    rate_limit: float | str | None = None,
+    on_item_complete: OnItemComplete | None = None,
+) -> EvalResult:
+    """Run every item of `data` against `target` and score the outputs.
+
+    `target` is a function (sync or async), an agent object with `run`,
+    `generate`, `invoke` or `ainvoke`, or a `module:attr` string. `data` holds
+    mappings with `input` and optionally `expected` (or `ground_truth`),
+    `context` and `id`, or `DatasetItem`s, or a `Dataset`. `scorers` are
+    built-in names, scorer objects or functions. Failed calls that are worth
+    it (timeouts, connection errors, HTTP 429 and 5xx, `RetryableError`) are
+    retried up to `retries` times; `rate_limit` (per second, or "300/min")
+    spaces calls across all concurrent items.
+    """
+    return anyio.run(
+        lambda: arun_evals(
+            target,
+            data,
+            scorers,
+            target_options=target_options,
+            concurrency=concurrency,
+            trials=trials,
+            timeout_s=timeout_s,
+            retries=retries,
+            rate_limit=rate_limit,
+            on_item_complete=on_item_complete,
+        )
+    )
+
+
+async def arun_evals(
+    target: Any,
+    data: Iterable[Any] | Dataset,
+    scorers: Sequence[Any] = (),
+    *,
+    target_options: Mapping[str, Any] | None = None,
+    concurrency: int = 1,
+    trials: int = 1,
+    timeout_s: float | None = None,
+    retries: int = 0,
+    rate_limit: float | str | None = None,
+    on_item_complete: OnItemComplete | None = None,
+) -> EvalResult:
+    """The async form of `run_evals`."""
+    options = dict(target_options or {})
+    if concurrency < 1 or trials < 1 or retries < 0:
+        raise ValueError("concurrency and trials must be at least 1, retries at least 0")
+    bound = [scoped(resolve_scorer(spec), scope) for _, spec, scope in scorer_entries(scorers)]
+    names = [s.name for s in bound]
+    if len(set(names)) != len(names):
+        raise ValueError(f"scorer names must be unique, got {names}")
+    return await execute(
+        as_items(data),
+        resolve_target(target, options=options),
+        bound,
+        target_options=options,
+        concurrency=concurrency,
+        trials=trials,
+        policy=CallPolicy(timeout_s, retries, RateLimiter(parse_rate(rate_limit)) if rate_limit else None),
+        on_item_complete=on_item_complete,
+    )
+
+
+def as_items(data: Iterable[Any] | Dataset) -> list[DatasetItem]:
+    """DatasetItems from a Dataset or from plain mappings (ids assigned by position: item-1, item-2, ...)."""
+    if isinstance(data, Dataset):
+        return list(data.items)
+    items = []
+    for index, raw in enumerate(data):
+        if isinstance(raw, DatasetItem):
+            items.append(raw)
+            continue
+        if not isinstance(raw, Mapping) or "input" not in raw:
+            raise ValueError(f"data item #{index + 1} must be a mapping with an 'input' key")
+        fields = dict(raw)
+        if "ground_truth" in fields:
+            fields["expected"] = fields.pop("ground_truth")
+        item_id = str(fields.pop("id", None) or f"item-{index + 1}")  # counted from 1, as people count
+        items.append(make_item(item_id, **fields))
+    ids = [item.id for item in items]
+    if len(set(ids)) != len(ids):
+        raise ValueError("data items must have unique ids")
+    return items
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """How each target call is made: its time limit, its retries and the shared rate limit."""
+
+    timeout_s: float | None = None
+    retries: int = 0
+    rate_limiter: RateLimiter | None = None
+
+
+class TooManyErrors(Exception):
+    """The run stopped early: more target errors than `max_errors` allows."""
+
+    def __init__(self, errors: int, limit: int) -> None:
+        super().__init__(f"stopped after {errors} target errors (max_errors allows {limit})")
+        self.errors = errors
+        self.limit = limit
+
+
+async def execute(
+    items: Sequence[DatasetItem],
+    target: Target,
+    scorers: Sequence[BoundScorer],
+    *,
+    target_options: Mapping[str, Any] | None = None,
+    concurrency: int = 1,
+    trials: int = 1,
+    policy: CallPolicy = CallPolicy(),
+    max_errors: int | None = None,
+    pairs: Sequence[tuple[DatasetItem, int]] | None = None,
+    on_item_complete: OnItemComplete | None = None,
+    keep_results: bool = True,
+) -> EvalResult:
+    """Run resolved items, target and scorers; the engine under every entry point.
+
+    Without `keep_results`, results are only passed to `on_item_complete` (which
+    writes them to disk) and summed up: memory does not grow with outputs.
+
+    `pairs` (item, trial) replaces every item x trial when only some are to run
+    (a resumed run). After more target errors than `max_errors`, the calls in
+    flight are cancelled and the result says why in `stopped`.
+    """
+    started = time.perf_counter()
+    options = dict(target_options or {})
+    # A generator, not a list: a large run does not hold a pair per item x trial.
+    queue = iter(pairs) if pairs is not None else ((item, trial) for item in items for trial in range(trials))
+    count = len(pairs) if pairs is not None else len(items) * trials
+    results: list[ItemResult] = []
+    summarizer = Summarizer([s.name for s in scorers], trials)
+    errors = 0
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens = max(limiter.total_tokens, concurrency)
+
+    async def worker() -> None:
+        nonlocal errors
+        for item, trial in queue:
+            result = await _run_one(item, trial, target, scorers, options, policy)
+            summarizer.add(result)
+            if keep_results:
+                results.append(result)
+            if on_item_complete is not None:
+                done = on_item_complete(result)
+                if done is not None:
+                    await done
+            if result.error is not None:
+                errors += 1
+                if max_errors is not None and errors > max_errors:
+                    raise TooManyErrors(errors, max_errors)
+
+    stopped = None
+    try:
+        async with anyio.create_task_group() as group:
+            for _ in range(max(1, min(concurrency, count))):
+                group.start_soon(worker)
+    except BaseExceptionGroup as group_error:
+        too_many = group_error.subgroup(lambda e: isinstance(e, TooManyErrors))
+        if too_many is None or too_many.exceptions != group_error.exceptions:
+            raise
+        stopped = str(too_many.exceptions[0])
+    summary = summarizer.summary(total_items=len(items), trials=trials, duration_s=time.perf_counter() - started)
+    return EvalResult({name: s.mean for name, s in summary.scores.items()}, summary, results, stopped)
+
+
+async def _run_one(
+    item: DatasetItem,
+    trial: int,
+    target: Target,
+    scorers: Sequence[BoundScorer],
+    options: Mapping[str, Any],
+    policy: CallPolicy,
+) -> ItemResult:
+    started_at = datetime.now(timezone.utc).isoformat()
+    merged = {**options, **item.start_options} if item.start_options else options
+    call = TargetCall(item.input, merged, item.id, item.context, item.request_context)
+    attempts = 0
+    while True:
+        attempts += 1
+        if policy.rate_limiter is not None:
+            await policy.rate_limiter.wait()
+        recorder = Recorder(item.tool_mocks, item.unmocked_tools)
+        began = time.perf_counter()
+        with recording(recorder):
+            result, error, retryable, retry_after = await _call(target, call, policy.timeout_s)
+        latency_ms = round((time.perf_counter() - began) * 1000, 3)
+        if error is None or not retryable or attempts > policy.retries:
+            break
+        await anyio.sleep(backoff_s(attempts, retry_after))
+    if result is not None and result.trajectory is None and recorder.steps:
+        result = replace(result, trajectory=recorder.steps)
+    scores = {} if result is None else await _score_all(scorers, item, result, merged)
+    return ItemResult(
+        item=item,
+        trial=trial,
+        output=None if result is None else result.output,
+        error=error,
+        latency_ms=latency_ms,
+        attempts=attempts,
+        scores=scores,
+        started_at=started_at,
+        usage=None if result is None else result.usage,
+        trajectory=(recorder.steps or None) if result is None else result.trajectory,
+        metadata=None if result is None else result.metadata,
+    )
+
+
+async def _call(
+    target: Target, call: TargetCall, timeout_s: float | None
+) -> tuple[TargetResult | None, dict[str, Any] | None, bool, float | None]:
+    """(result, error record, whether the error is worth a retry, seconds the server asked to wait)."""
+    try:
+        if timeout_s is None:
+            return await target(call), None, False, None
+        with anyio.fail_after(timeout_s):
+            return await target(call), None, False, None
+    except TimeoutError:
+        return None, {"type": "timeout", "message": f"no answer within {timeout_s:g} s"}, True, None
+    except TargetError as exc:
+        error = {"type": exc.kind, "message": str(exc)}
+        if exc.stderr:
+            error["stderr"] = exc.stderr
+        return None, error, False, None
+    except Exception as exc:
+        retryable, retry_after = retry_info(exc)
+        error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__, **_origin(exc)}
+        return None, error, retryable, retry_after
+
+
+_FRAMES_KEPT = 6
+_OWN_FILES = str(Path(__file__).parent.parent)  # gitevals' frames (the runner, the target wrappers) say nothing about the bug
+
+
+def _origin(exc: BaseException) -> dict[str, str]:
+    """Where a target's exception came from: its innermost frames, so that a
+    failing item can be debugged from results.jsonl without running it again."""
+    import traceback
+
+    frames: list[traceback.FrameSummary] = traceback.extract_tb(exc.__traceback__)
+    frames = [f for f in frames if not f.filename.startswith(_OWN_FILES)] or frames
+    if not frames:
+        return {}
+    last = frames[-1]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames[-_FRAMES_KEPT:]),
+             *traceback.format_exception_only(type(exc), exc)]
+    return {"traceback": "".join(lines).rstrip("\n"), "where": f"{_shorter(last.filename)}:{last.lineno} in {last.name}"}
+
+
+def _shorter(filename: str) -> str:
+    """`filename` relative to the working folder (the project's, for the CLI) when it is inside it."""
+    import os
+
+    try:
+        relative = os.path.relpath(filename)
+    except ValueError:  # another drive, on Windows
+        return filename
+    return filename if relative.startswith("..") else relative
+
+
+async def _score_all(
+    scorers: Sequence[BoundScorer],
+    item: DatasetItem,
+    result: TargetResult,
+    options: Mapping[str, Any],
+) -> dict[str, dict[str, Any]]:
+    if not scorers:
+        return {}
+    sample = ScorerInput(
+        input=item.input,
+        output=result.output,
+        expected=item.expected,
+        context=item.context,
+        trajectory=result.trajectory,
+        expected_trajectory=item.expected_trajectory,
+        target_options=options,
+        item_id=item.id,
+    )
+    return {scorer.name: await score_one(scorer, sample) for scorer in scorers}
+
+
+async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
+    """One scorer's verdict on one output as a results.jsonl score record
+    (`{value, passed, reason, ...}`, see `models.ScoreRecord`). Never raises:
+    a failing scorer is recorded as an error, one that does not apply as skipped.
+
+    A trajectory scorer without a trajectory, or a step scorer whose step never
+    ran, is an error that says so, never a silent 0."""
+    expects_steps = bool((sample.expected_trajectory or {}).get("steps"))
+    if scorer.scope == "trajectory" and not sample.trajectory and expects_steps:
+        return _score_error(
+            "NoTrajectory",
+            f"{scorer.name}: the target recorded no trajectory; decorate its tools with @gitevals.trace.tool "
+            "(or steps with @trace.step), or return TargetResult(trajectory=...)",
+        )
+    if scorer.scope.startswith("step:"):
+        step_id = scorer.scope.removeprefix("step:")
+        found = _find_step(sample.trajectory or [], step_id)
+        if found is None:
+            if _optional_step(sample.expected_trajectory, step_id):
+                return {"value": None, "passed": None, "reason": f"optional step {step_id!r} did not run",
+                        "skipped": True}
+            ran = sorted({s["name"] for s in _walk(sample.trajectory or []) if s.get("type") == "workflow_step"})
+            return _score_error("StepNotRun", f"step {step_id!r} never ran (steps that ran: {', '.join(ran) or 'none'})")
+        if found.get("error"):
+            return _score_error("StepFailed", f"step {step_id!r} failed: {found['error']}")
+        sample = replace(sample, input=found.get("args"), output=found.get("result"), expected=None)
+    try:
+        score = await scorer(sample)
+    except NotApplicable as exc:
+        return {"value": None, "passed": None, "reason": str(exc), "skipped": True}
+    except ScorerError as exc:
+        return _score_error("ScorerError", str(exc))
+    except Exception as exc:
+        return _score_error(type(exc).__name__, str(exc) or type(exc).__name__)
+    record: dict[str, Any] = {"value": score.value, "passed": score.passed, "reason": score.reason}
+    if score.details:
+        record["details"] = score.details
+    return record
+
+
+def _walk(steps: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    for step in steps:
+        yield step
+        yield from _walk(step.get("children") or [])
+
+
+def _find_step(steps: Sequence[Mapping[str, Any]], step_id: str) -> Mapping[str, Any] | None:
+    """The first workflow step named `step_id`, at any depth."""
+    return next((s for s in _walk(steps) if s.get("type") == "workflow_step" and s.get("name") == step_id), None)
+
+
+def _optional_step(expected_trajectory: Mapping[str, Any] | None, step_id: str) -> bool:
+    """Whether the item's expected trajectory marks step `step_id` `optional: true`."""
+    steps = (expected_trajectory or {}).get("steps") or []
+    return any(s.get("name") == step_id and s.get("optional") for s in _walk(steps))
+
+
+def _score_error(kind: str, message: str) -> dict[str, Any]:
+    return {"value": None, "passed": None, "reason": None, "error": {"type": kind, "message": message}}

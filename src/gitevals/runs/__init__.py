@@ -1,0 +1,84 @@
+"""The run store: run folders under runs/ (run.json and results.jsonl), references to runs,
+summaries and gates, human reviews, the liveness of a running run, merging shards, and history.
+
+It records and reads runs; it never runs a target or a scorer (that is `gitevals.engine`).
+"""
+
+from ._history import run_history
+from ._liveness import current_process, interrupt_refusal, interrupt_run, process_gone, resume_command, run_liveness
+from ._merge import merge_runs
+from ._refs import LoadedRun, check_ref, find_baseline, load_run, newest_pair
+from ._review import (
+    HUMAN,
+    ONLY,
+    ReviewSession,
+    apply_reviews,
+    default_reviewer,
+    human_score,
+    item_status,
+    latest_reviews,
+    manifest_with_reviews,
+    open_review,
+    read_reviews,
+    records_with_reviews,
+    review_counts,
+)
+from ._store import (
+    MANIFEST,
+    RESULTS,
+    RunInfo,
+    RunWriter,
+    find_run,
+    list_runs,
+    new_run_id,
+    parse_results,
+    read_manifest,
+    read_results,
+    record_passed,
+    update_manifest,
+)
+from ._summary import Summarizer, check_thresholds, summarize
+
+__all__ = [
+    "HUMAN",
+    "LoadedRun",
+    "MANIFEST",
+    "ONLY",
+    "RESULTS",
+    "ReviewSession",
+    "RunInfo",
+    "RunWriter",
+    "Summarizer",
+    "apply_reviews",
+    "check_ref",
+    "check_thresholds",
+    "current_process",
+    "default_reviewer",
+    "find_baseline",
+    "find_run",
+    "human_score",
+    "interrupt_refusal",
+    "interrupt_run",
+    "item_status",
+    "latest_reviews",
+    "list_runs",
+    "load_run",
+    "manifest_with_reviews",
+    "merge_runs",
+    "new_run_id",
+    "newest_pair",
+    "open_review",
+    "parse_results",
+    "process_gone",
+    "read_manifest",
+    "read_results",
+    "read_reviews",
+    "record_passed",
+    "records_with_reviews",
+    "resume_command",
+    "review_counts",
+    "run_history",
+    "run_liveness",
+    "summarize",
+    "update_manifest",
+]

@@ -1,0 +1,242 @@
+"""Run folders: `runs/<eval>/<run-id>/` with run.json and results.jsonl.
+
+run.json is replaced atomically (temp file + rename) so a reader never sees
+half of it; results.jsonl is appended one line per item and flushed at once,
+so a killed run keeps every item it finished.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+
+from gitevals._util.fs import atomic_write
+from gitevals._util.gc import paused_gc
+from gitevals._util.words import plural
+from gitevals.errors import DataError, NotFoundError, did_you_mean
+from gitevals.formats import RunManifest
+
+__all__ = [
+    "MANIFEST",
+    "RESULTS",
+    "RunInfo",
+    "RunWriter",
+    "find_run",
+    "list_runs",
+    "new_run_id",
+    "read_manifest",
+    "parse_results",
+    "record_passed",
+    "read_results",
+    "update_manifest",
+]
+
+MANIFEST = "run.json"
+RESULTS = "results.jsonl"
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """`20261122T203105Z-1a2b3c4`: UTC time, so ids sort by time, then a random suffix."""
+    now = now or datetime.now(timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)[:7]}"
+
+
+class RunWriter:
+    """Writes one run folder: the manifest, and results as they arrive."""
+
+    def __init__(self, folder: Path, manifest: RunManifest) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self._results: IO[str] | None = None
+
+    @classmethod
+    def create(cls, runs_dir: Path, manifest: RunManifest) -> RunWriter:
+        folder = runs_dir / manifest.eval / manifest.id
+        folder.mkdir(parents=True, exist_ok=False)
+        writer = cls(folder, manifest)
+        writer.write_manifest()
+        writer._results = open(folder / RESULTS, "a", encoding="utf-8")  # noqa: SIM115
+        return writer
+
+    @classmethod
+    def reopen(cls, folder: Path, manifest: RunManifest) -> RunWriter:
+        """Continue an earlier run: a torn last line (the writer was killed
+        mid-line) is cut off before new results are appended."""
+        writer = cls(folder, manifest)
+        path = folder / RESULTS
+        data = path.read_bytes() if path.exists() else b""
+        whole = data[: data.rfind(b"\n") + 1]
+        if len(whole) != len(data):
+            with open(path, "r+b") as handle:
+                handle.truncate(len(whole))
+        writer.write_manifest()
+        writer._results = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        return writer
+
+    def write_manifest(self) -> None:
+        atomic_write(self.folder / MANIFEST, self.manifest.model_dump_json(indent=2) + "\n")
+
+    def append(self, record: dict[str, Any]) -> None:
+        assert self._results is not None, "RunWriter.create opens the results file"
+        self._results.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self._results.flush()
+
+    def close(self) -> None:
+        if self._results is not None:
+            self._results.close()
+            self._results = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run folder and its manifest."""
+
+    path: Path
+    manifest: RunManifest
+
+    @property
+    def id(self) -> str:
+        return self.manifest.id
+
+
+def read_manifest(folder: Path) -> RunManifest:
+    path = folder / MANIFEST
+    try:
+        return RunManifest.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise NotFoundError("not a run folder (no run.json)", path=folder) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise DataError(
+            f"run.json is not a valid run manifest: {'.'.join(map(str, first['loc']))}: {first['msg']}",
+            path=path,
+        ) from None
+
+
+def record_passed(record: dict[str, Any]) -> bool:
+    """Whether a results.jsonl record has no error and passed every scorer."""
+    scores = record.get("scores", {}).values()
+    return record.get("error") is None and all(s.get("passed") or s.get("skipped") for s in scores)
+
+
+def update_manifest(folder: Path, **fields: Any) -> RunManifest:
+    """Change fields of a run's manifest, atomically; returns the new manifest."""
+    manifest = read_manifest(folder).model_copy(update=fields)
+    atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+    return manifest
+
+
+def read_results(folder: Path) -> list[dict[str, Any]]:
+    """Every complete line of results.jsonl; a torn last line (a killed writer) is skipped."""
+    path = folder / RESULTS
+    if not path.exists():
+        return []
+    return parse_results(path.read_bytes(), path)
+
+
+def parse_results(raw: bytes, path: Path | str) -> list[dict[str, Any]]:
+    """The records of results.jsonl content; `path` names it in messages."""
+    text = raw.decode("utf-8")
+    text = text[: text.rfind("\n") + 1]  # a torn last line: the writer was killed mid-line
+    with paused_gc():
+        try:
+            # One call into the C decoder instead of one per line. Newlines inside
+            # JSON strings are escaped, so a raw newline always ends a record.
+            return json.loads("[" + text.rstrip("\n").replace("\n", ",") + "]") if text else []
+        except ValueError:
+            pass
+        for number, line in enumerate(text.splitlines(), 1):
+            try:
+                json.loads(line)
+            except ValueError:
+                raise DataError(f"line {number} is not JSON", path=path, line=number) from None
+    raise DataError("not JSON lines", path=path)  # pragma: no cover - every line parsed alone
+
+
+def list_runs(runs_dir: Path, eval_name: str | None = None) -> list[RunInfo]:
+    """Runs under `runs_dir` (of one eval when given), oldest first."""
+    if not runs_dir.is_dir():
+        return []
+    folders = [runs_dir / eval_name] if eval_name else sorted(p for p in runs_dir.iterdir() if p.is_dir())
+    runs = []
+    for eval_dir in folders:
+        if not eval_dir.is_dir():
+            continue
+        for folder in eval_dir.iterdir():
+            if (folder / MANIFEST).is_file():
+                try:
+                    runs.append(RunInfo(folder, read_manifest(folder)))
+                except DataError:
+                    continue
+    return sorted(runs, key=lambda r: (r.manifest.started_at, r.id))
+
+
+def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
+    """A run named by folder path; by `latest` or `latest~N` (N runs before the
+    newest; of `eval_name` when given); by an eval name (its newest run) or
+    `EVAL~N`; or by its id or a unique start or end of one (`1a2b3c4`, the id's
+    random end, names one run as surely as the whole id)."""
+    as_path = Path(ref)
+    if (as_path / MANIFEST).is_file():
+        return RunInfo(as_path, read_manifest(as_path))
+    if "@" in ref and not ref.startswith("@"):
+        raise NotFoundError(f"{ref!r} names a run in git history (EVAL@REF); this needs one in the working tree",
+                            hint="name a run under runs/; `gitevals runs list` lists them")
+    runs = list_runs(runs_dir)
+    if not runs:
+        raise NotFoundError(f"no runs yet in {runs_dir}", hint="start one with `gitevals run EVAL`")
+    name, back = _split_back(ref)
+    if name == "latest":
+        pool = [r for r in runs if eval_name is None or r.manifest.eval == eval_name]
+        return _newest(pool, back, ref, eval_name)
+    by_eval = [r for r in runs if r.manifest.eval == name]
+    if by_eval:
+        return _newest(by_eval, back, ref, name)
+    exact = [r for r in runs if r.id == ref]
+    matches = exact or [r for r in runs if r.id.startswith(ref) or r.id.endswith(ref)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        evals = sorted({r.manifest.eval for r in matches})
+        shown = ", ".join(f"{r.id} ({r.manifest.eval})" for r in matches[-5:])
+        more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
+        listing = f"gitevals runs list {evals[0]}" if len(evals) == 1 else "gitevals runs list"
+        raise NotFoundError(
+            f"{ref!r} matches {len(matches)} runs: {shown}{more}",
+            hint=f"give more of the run id, or `latest`; see them with `{listing}`",
+        )
+    near = did_you_mean(ref, [r.id for r in runs] + sorted({r.manifest.eval for r in runs}), or_choices=False)
+    raise NotFoundError(
+        f"no run {ref!r}",
+        hint=(near + "; " if near else "")
+        + "name a run by its id (or a unique start or end of it), a run folder, an eval name, "
+        "`latest` or `latest~N`; list them with `gitevals runs list [EVAL]`",
+    )
+
+
+def _split_back(ref: str) -> tuple[str, int]:
+    """`latest~2` -> (`latest`, 2), as git counts back from HEAD; `latest` -> (`latest`, 0)."""
+    name, sep, count = ref.rpartition("~")
+    if sep and name and count.isdigit():
+        return name, int(count)
+    return ref, 0
+
+
+def _newest(runs: list[RunInfo], back: int, ref: str, eval_name: str | None) -> RunInfo:
+    """The newest of `runs` (oldest first), or the one `back` runs before it."""
+    if back < len(runs):
+        return runs[-1 - back]
+    of = f" of eval {eval_name!r}" if eval_name else ""
+    count = f"only {plural(len(runs), 'run')}" if runs else "no runs"
+    name = _split_back(ref)[0]
+    raise NotFoundError(
+        f"no run {ref!r}: there {'is' if len(runs) == 1 else 'are'} {count}{of}",
+        hint=f"`{name}` is the newest run, `{name}~1` the one before it; "
+        f"list them with `gitevals runs list{' ' + eval_name if eval_name else ''}`",
+    )

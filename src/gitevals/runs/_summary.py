@@ -1,0 +1,170 @@
+"""Summaries of a run's results, and threshold gates on them."""
+
+from __future__ import annotations
+
+import math
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from gitevals.formats import GateResult, ScorerSummary, Summary, ThresholdConfig
+
+__all__ = ["Summarizer", "check_thresholds", "mean_and_stderr", "summarize"]
+
+
+def mean_and_stderr(values: Sequence[float]) -> tuple[float | None, float | None]:
+    """The mean, and the standard error of the mean (sample standard deviation / sqrt n)."""
+    n = len(values)
+    if n == 0:
+        return None, None
+    mean = math.fsum(values) / n
+    if n < 2:
+        return mean, None
+    variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(variance / n)
+
+
+def _fields(result: Any) -> tuple[Any, Any, Mapping[str, Any], Mapping[str, Any] | None]:
+    """(item id, error, scores, usage) of an ItemResult or of a results.jsonl record."""
+    if isinstance(result, Mapping):
+        return result.get("item_id"), result.get("error"), result.get("scores") or {}, result.get("usage")
+    item = getattr(result, "item", None)
+    return getattr(item, "id", None), result.error, result.scores or {}, getattr(result, "usage", None)
+
+
+class _ScorerTally:
+    """One scorer's values and passes, by item (so trials fold into per-item
+    means); with one trial a flat array, so a large run stays small."""
+
+    def __init__(self, by_item: bool) -> None:
+        self.by_item = by_item
+        self.values: dict[Any, list[float]] = {}
+        self.passes: dict[Any, list[bool]] = {}
+        self.flat = array("d")
+        self.flat_passes = 0
+        self.errors = 0
+        self.skipped = 0
+
+    def add(self, item_id: Any, score: Mapping[str, Any]) -> None:
+        if score.get("skipped"):
+            self.skipped += 1
+        elif score.get("value") is None:
+            self.errors += 1
+        elif not self.by_item:
+            self.flat.append(score["value"])
+            self.flat_passes += bool(score.get("passed"))
+        else:
+            self.values.setdefault(item_id, []).append(score["value"])
+            self.passes.setdefault(item_id, []).append(bool(score.get("passed")))
+
+    def summary(self, trials: int) -> ScorerSummary:
+        if not self.by_item:
+            mean, stderr = mean_and_stderr(self.flat)
+            scored = len(self.flat)
+            return ScorerSummary(mean=mean, stderr=stderr, n=scored,
+                                 pass_rate=self.flat_passes / scored if scored else None,
+                                 errors=self.errors, skipped=self.skipped)
+        item_means = [math.fsum(v) / len(v) for v in self.values.values()]
+        mean, stderr = mean_and_stderr(item_means)
+        outcomes = list(self.passes.values())
+        scored = sum(len(p) for p in outcomes)
+        summary = ScorerSummary(
+            mean=mean,
+            stderr=stderr,
+            n=len(item_means),
+            pass_rate=sum(sum(p) for p in outcomes) / scored if scored else None,
+            errors=self.errors,
+            skipped=self.skipped,
+        )
+        if trials > 1 and outcomes:
+            spreads = [_stdev(v) for v in self.values.values()]
+            summary.pass_at_k = sum(any(p) for p in outcomes) / len(outcomes)
+            summary.pass_all_k = sum(all(p) for p in outcomes) / len(outcomes)
+            summary.trial_spread = math.fsum(spreads) / len(spreads)
+        return summary
+
+
+def _stdev(values: Sequence[float]) -> float:
+    """Population standard deviation: how much one item's trials disagree."""
+    mean = math.fsum(values) / len(values)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+
+
+class Summarizer:
+    """Totals and per-scorer statistics, fed one result at a time (ItemResults
+    or results.jsonl records), so a run's memory holds scores, not outputs.
+
+    With trials, each item's scores are averaged first, so the mean and its
+    standard error are over items (repeated trials of one item are not
+    independent samples). Scorer errors and skips are counted, never averaged in.
+    """
+
+    def __init__(self, scorer_names: Sequence[str], trials: int = 1) -> None:
+        self.by_item = trials > 1
+        self.tallies = {name: _ScorerTally(self.by_item) for name in scorer_names}
+        self.usage: dict[str, float] = {}
+        self.completed = self.errors = self.seen = 0
+
+    def add(self, result: Any) -> None:
+        item_id, error, scores, used = _fields(result)
+        self.seen += 1
+        if error is not None:
+            self.errors += 1
+            return
+        self.completed += 1
+        for key, amount in (used or {}).items():
+            if isinstance(amount, (int, float)):
+                self.usage[key] = self.usage.get(key, 0) + amount
+        for name, score in scores.items():
+            self.tallies.setdefault(name, _ScorerTally(self.by_item)).add(self.seen if item_id is None else item_id, score)
+
+    def summary(self, *, total_items: int, trials: int, duration_s: float) -> Summary:
+        return Summary(
+            total_items=total_items,
+            trials=trials,
+            completed=self.completed,
+            errors=self.errors,
+            scores={name: tally.summary(trials) for name, tally in self.tallies.items()},
+            duration_s=round(duration_s, 4),
+            usage=self.usage,
+        )
+
+
+def summarize(
+    results: Iterable[Any],
+    *,
+    scorer_names: Sequence[str],
+    total_items: int,
+    trials: int,
+    duration_s: float,
+) -> Summary:
+    """The Summary of all `results` (see `Summarizer`)."""
+    summarizer = Summarizer(scorer_names, trials)
+    for result in results:
+        summarizer.add(result)
+    return summarizer.summary(total_items=total_items, trials=trials, duration_s=duration_s)
+
+
+def check_thresholds(
+    summary: Summary, thresholds: Mapping[str, float | ThresholdConfig]
+) -> list[GateResult]:
+    """One gate per threshold; a scorer with no computed score fails its gates."""
+    gates = []
+    for scorer, threshold in thresholds.items():
+        wanted = ThresholdConfig(mean=threshold) if isinstance(threshold, (int, float)) else threshold
+        found = summary.scores.get(scorer)
+        for metric in ("mean", "pass_rate"):
+            limit = getattr(wanted, metric)
+            if limit is None:
+                continue
+            actual = getattr(found, metric) if found is not None else None
+            gates.append(
+                GateResult(
+                    scorer=scorer,
+                    metric=metric,
+                    threshold=limit,
+                    actual=actual,
+                    passed=actual is not None and actual >= limit,
+                )
+            )
+    return gates
