@@ -95,6 +95,26 @@ def test_eval_gates_on_the_baseline_comparison(project: ProjectDir) -> None:
     assert verdict.exit_code == 1 and "FAIL  exact_match  regressed against the baseline, needs no regression" in verdict.output
 
 
+def test_the_python_api_gets_the_baseline_gates_and_the_failed_items(project: ProjectDir) -> None:
+    # The same gates as `run --baseline` and the same items as `--only-failed`,
+    # without the CLI: the pytest plugin and the web UI plan and run this way.
+    from gitevals.engine import Baseline, plan_eval, run_eval
+    from gitevals.project import find_project
+
+    make(project, gate="gate: {max_regressions: 0}\n")
+    gitevals_project = find_project(project.root)
+    first = run_eval(gitevals_project, plan_eval(gitevals_project, "e"))
+    project.commit("baseline run made")
+    (project.root / "wrong.txt").write_text("q1 q2")
+    second = run_eval(gitevals_project, plan_eval(gitevals_project, "e"), baseline=Baseline("HEAD"))
+    assert second.baseline is not None and second.baseline.comparison is not None
+    assert [(g.metric, g.actual, g.passed) for g in second.manifest.gates if g.scorer == "*"] == [("regressed_items", 2, False)]
+    assert not second.passed
+    retry = plan_eval(gitevals_project, "e", only_failed_from="latest")
+    assert [item.id for item in retry.dataset.items] == ["q1", "q2", "err"]
+    assert retry.only_failed_from == second.manifest.id != first.manifest.id
+
+
 def _commands(script: str) -> list[list[str]]:
     """The gitevals command lines of a shell script (continuations joined)."""
     joined = script.replace("\\\n", " ")

@@ -91,6 +91,8 @@ class EvalItem(pytest.Item):
         self.item_id = item_id
 
     def runtest(self) -> None:
+        from gitevals.formats import score_passed
+
         assert isinstance(self.parent, EvalFile)
         outcome = self.parent.run_once()
         problems = []
@@ -102,7 +104,7 @@ class EvalItem(pytest.Item):
                 problems.append(f"target error{trial}: {result.error['type']}: {result.error['message']}")
                 continue
             for name, score in result.scores.items():
-                if score.get("passed") or score.get("skipped"):
+                if score_passed(score):
                     continue
                 why = score["error"]["message"] if score.get("error") else (score.get("reason") or "")
                 value = "error" if score.get("value") is None else f"{score['value']:.2f}"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ._common import EXIT_FAILED, RUN_FORMS, console, get_project
+
+if TYPE_CHECKING:
+    from gitevals.compare import Comparison
 
 FORMATS = ("text", "markdown", "json")
 
@@ -85,12 +89,18 @@ def show_comparison(project, run_a, run_b, *, include_changed: bool, tolerance: 
     """Compare, then print the result or write it to `output`; returns the Comparison."""
     from gitevals.compare import compare as compare_runs
     from gitevals.datasets import dataset_commits
-    from gitevals.report.comparison import comparison_json, comparison_markdown, render_comparison
-
     result = compare_runs(
         run_a, run_b, include_changed=include_changed, tolerance=tolerance, alpha=alpha,
         dataset_commits=dataset_commits(project, run_a.manifest, run_b.manifest),
     )
+    print_comparison(result, fmt=fmt, output=output, all_items=all_items)
+    return result
+
+
+def print_comparison(result: Comparison, *, fmt: str, output: Path | None, all_items: bool = False) -> None:
+    """Print a comparison in format `fmt`, or write it to `output`."""
+    from gitevals.report.comparison import comparison_json, comparison_markdown, render_comparison
+
     if fmt == "text" and output is None:
         console().print(render_comparison(result, all_items=all_items))
     else:
@@ -108,4 +118,3 @@ def show_comparison(project, run_a, run_b, *, include_changed: bool, tolerance: 
         else:
             output.write_text(text, encoding="utf-8")
             click.echo(f"comparison written to {output}")
-    return result

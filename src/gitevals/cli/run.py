@@ -14,7 +14,7 @@ import click
 from gitevals._util.words import plural
 
 from ._common import EXIT_FAILED, EXIT_INTERRUPTED, RUN_FORMS, console, err_console, get_project, is_interactive
-from .compare import comparison_options, show_comparison
+from .compare import comparison_options, print_comparison
 
 
 @click.command(epilog=RUN_FORMS)
@@ -55,21 +55,14 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     """
     import anyio
 
-    from gitevals.engine import arun_eval, plan_eval
-    from gitevals.runs import find_run, record_passed, update_manifest
+    from gitevals.engine import Baseline, arun_eval, plan_eval
+    from gitevals.runs import find_run
 
     from ._progress import PlainProgress, RichProgress
 
     if sum(x is not None for x in (resume_ref, failed_ref, reuse_ref)) > 1:
         raise click.UsageError("choose one of --resume, --only-failed and --reuse")
     project = get_project()
-    only_ids = failed_from = None
-    if failed_ref is not None:
-        from gitevals.runs import load_run
-
-        failed_run = load_run(project, failed_ref, eval_name=project.eval_path(eval_name).stem)
-        failed_from = failed_run.id
-        only_ids = sorted({r["item_id"] for r in failed_run.records if not record_passed(r)})
     resume = pending = None
     if resume_ref is not None:  # the run's own items and trials, whatever the eval file selects now
         from gitevals.engine import missing_pairs, plan_resume
@@ -81,11 +74,14 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         pending = missing_pairs(plan, resume)
     else:
         plan = plan_eval(project, eval_name, tags=tags, concurrency=concurrency, trials=trials,
-                         shard=_shard(shard), only_ids=only_ids, only_failed_from=failed_from)
+                         shard=_shard(shard), only_failed_from=failed_ref)
+    baseline = display = None
     if baseline_ref is not None:  # a ref that names nothing is an error now, not after the whole run
         from gitevals.runs import check_ref
 
         check_ref(project, baseline_ref)
+        display = {key: compare_options.pop(key) for key in ("fmt", "output")}
+        baseline = Baseline(baseline_ref, **compare_options)  # type: ignore[arg-type]
     reuse = None
     if reuse_ref is not None:
         from gitevals.runs import load_run
@@ -125,7 +121,8 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
             outcome = anyio.run(
                 # interruptible: SIGINT stops this run alone, so the web UI may cancel it that way
                 lambda: arun_eval(project, plan, resume=resume, reuse=reuse, force=force, keep_results=False,
-                                  interruptible=True, on_start=started, on_item_complete=finished)
+                                  interruptible=True, on_start=started, on_item_complete=finished,
+                                  baseline=baseline)
             )
     except KeyboardInterrupt:
         where = folder_holder[0] if folder_holder else "runs/"
@@ -149,27 +146,23 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         err_console().print(f"[red]stopped early[/]: {outcome.result.stopped}; the finished items are kept",
                             highlight=False)
         failed = True
-    manifest, comparison = outcome.manifest, None
-    if baseline_ref is not None:
-        from gitevals.compare import comparison_gates
-
-        comparison = _compare_with_baseline(project, outcome, baseline_ref, compare_options)
-        gate = plan.config.gate
-        extra = comparison_gates(
-            comparison, max_regressions=gate.max_regressions if gate else None,
-            fail_on_regression=bool(compare_options["fail_on_regression"] or (gate and gate.fail_on_regression)),
-        ) if comparison is not None else []
-        if extra:
-            manifest = update_manifest(outcome.path, gates=[*manifest.gates, *extra])
-            console().print(render_gates(extra))
-            failed = failed or not all(g.passed for g in extra)
+    manifest, check = outcome.manifest, outcome.baseline
+    if check is not None and check.missing:
+        err_console().print(f"[yellow]no comparison[/]: {check.missing}", highlight=False)
+    elif check is not None and check.comparison is not None:
+        assert display is not None
+        console().print("")
+        print_comparison(check.comparison, **display)  # type: ignore[arg-type]
+        if check.gates:
+            console().print(render_gates(check.gates))
+            failed = failed or not all(g.passed for g in check.gates)
     if not manifest.gates and summary is not None and summary.scores:
         # Without a gate, low scores cannot fail CI; say so rather than let a green exit mislead.
         first = next(iter(summary.scores))
         console().print(f"note: {project.relative(plan.path)} sets no thresholds, so the exit code does not depend on "
                         f"the scores; add e.g. `thresholds: {{{first}: 0.8}}` to fail the run below that mean",
                         markup=False, highlight=False)
-    _write_reports(outcome.path, manifest, comparison, junit, markdown)
+    _write_reports(outcome.path, manifest, check.comparison if check else None, junit, markdown)
     if failed:
         ctx.exit(EXIT_FAILED)
 
@@ -212,22 +205,6 @@ def _shard(text: str | None) -> tuple[int, int] | None:
     if not (index.isdigit() and count.isdigit()) or not 1 <= int(index) <= int(count):
         raise click.BadParameter("write it as I/N with 1 <= I <= N, like 2/4", param_hint="--shard")
     return int(index), int(count)
-
-
-def _compare_with_baseline(project, outcome, ref: str, options: dict):  # type: ignore[no-untyped-def]
-    """Compare the new run with its baseline and show it; None when there is no baseline."""
-    from gitevals.errors import NotFoundError
-    from gitevals.runs import LoadedRun, find_baseline, read_results
-
-    try:
-        baseline = find_baseline(project, outcome.manifest.eval, ref, exclude=outcome.manifest.id)
-    except NotFoundError as exc:
-        err_console().print(f"[yellow]no comparison[/]: {exc}", highlight=False)
-        return None
-    this_run = LoadedRun(outcome.manifest, read_results(outcome.path), project.relative(outcome.path))
-    console().print("")
-    options = {k: v for k, v in options.items() if k != "fail_on_regression"}
-    return show_comparison(project, baseline, this_run, **options)
 
 
 def _interrupt_on_signals() -> None:

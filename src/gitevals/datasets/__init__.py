@@ -3,7 +3,8 @@ editing it in place, importing CSV/JSONL rows, and its versions in git history.
 """
 
 from ._edit import EditableDataset, create_dataset, dataset_file, new_id, versioned_edit
-from ._load import Dataset, DatasetItem, load_dataset, make_item
+from ._item import Dataset, DatasetItem, make_item
+from ._load import load_dataset
 from ._tabular import (
     FORMATS,
     ColumnMap,

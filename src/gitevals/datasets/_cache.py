@@ -17,12 +17,11 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitevals._version import __version__
 
-if TYPE_CHECKING:
-    from ._load import Dataset
+from ._item import OPTIONAL_FIELDS, Dataset, DatasetItem
 
 __all__ = ["cache_dir_for", "load", "store"]
 
@@ -32,7 +31,6 @@ _FORMAT = 5
 # Every version of every dataset read gets a file: the least recently used go
 # once they hold more than this, so a large dataset edited often cannot fill the disk.
 MAX_BYTES = 256 * 1024 * 1024
-_OPTIONAL = ("expected_trajectory", "tool_mocks", "unmocked_tools", "request_context", "start_options")
 
 
 def cache_dir_for(folder: Path) -> Path | None:
@@ -53,8 +51,6 @@ def _path(cache_dir: Path, blob: str) -> Path:
 
 def load(cache_dir: Path, blob: str, name: str, path: Path | None = None) -> Dataset | None:
     """The dataset parsed earlier from a file with this blob sha; None when not cached."""
-    from ._load import Dataset, DatasetItem
-
     try:
         with open(_path(cache_dir, blob), encoding="utf-8") as handle:
             header = json.loads(handle.readline())
@@ -80,7 +76,7 @@ def _item_fields(line: str) -> list[Any]:
     if len(parts) != 5:
         raise ValueError("torn line")
     optional = json.loads(parts[4]) if parts[4] else {}
-    return [*parts[:4], *(optional.get(key) for key in _OPTIONAL)]
+    return [*parts[:4], *(optional.get(key) for key in OPTIONAL_FIELDS)]
 
 
 def store(cache_dir: Path, dataset: Dataset) -> None:
@@ -134,6 +130,6 @@ def _touch(path: Path) -> None:
 
 def _lines(dataset: Dataset) -> Iterator[str]:
     for item in dataset.items:
-        optional = {key: getattr(item, key) for key in _OPTIONAL if getattr(item, key) is not None}
+        optional = {key: getattr(item, key) for key in OPTIONAL_FIELDS if getattr(item, key) is not None}
         extra = json.dumps(optional, sort_keys=True, separators=(",", ":"), ensure_ascii=False) if optional else ""
         yield "\t".join((item.id, *item.json_parts(), extra)) + "\n"

@@ -2,14 +2,18 @@
 recording the run, and re-scoring a finished run.
 """
 
-from ._eval import EvalPlan, arun_eval, missing_pairs, plan_eval, plan_resume, run_eval
+from ._baseline import Baseline, BaselineCheck
+from ._eval import EvalPlan, RunOutcome, arun_eval, missing_pairs, plan_eval, plan_resume, run_eval
 from ._execute import EvalResult, ItemResult, arun_evals, run_evals
 from ._rescore import SCORES, ascore_run, score_run
 
 __all__ = [
+    "Baseline",
+    "BaselineCheck",
     "EvalPlan",
     "EvalResult",
     "ItemResult",
+    "RunOutcome",
     "SCORES",
     "arun_eval",
     "arun_evals",

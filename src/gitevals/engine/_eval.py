@@ -24,24 +24,27 @@ from gitevals._yaml.load import locate
 from gitevals._yaml.validation import read_model_partly
 from gitevals.datasets import Dataset, load_dataset
 from gitevals.errors import ConfigError, DataError, GitevalsError, Problem, did_you_mean
-from gitevals.formats import EvalConfig, GateResult, RunManifest, RunProcess, Versions
+from gitevals.formats import EvalConfig, GateResult, RunManifest, RunProcess, Versions, record_passed
 from gitevals.git import git_info
 from gitevals.project import Project
 from gitevals.runs import (
+    LoadedRun,
     RunWriter,
     check_thresholds,
     current_process,
+    load_run,
     new_run_id,
     read_manifest,
     read_results,
-    record_passed,
     resume_command,
     run_liveness,
     summarize,
+    update_manifest,
 )
 from gitevals.scorers import BoundScorer, resolve_scorer, scoped, scorer_entries
 from gitevals.targets import CommandTarget, PythonTarget, Target, resolve_target
 
+from ._baseline import Baseline, BaselineCheck, check_baseline
 from ._execute import CallPolicy, EvalResult, ItemResult, execute
 
 __all__ = ["EvalPlan", "RunOutcome", "arun_eval", "missing_pairs", "plan_eval", "plan_resume", "run_eval"]
@@ -80,6 +83,8 @@ class RunOutcome:
     path: Path
     manifest: RunManifest
     result: EvalResult
+    baseline: BaselineCheck | None = None
+    """The comparison with the baseline, when one was asked for; its gates are in the manifest's."""
 
     @property
     def gates(self) -> list[GateResult]:
@@ -104,9 +109,12 @@ def plan_eval(
     """Read eval `name` and everything it refers to; all problems are raised together.
 
     `shard` (I, N) keeps the I-th of N deterministic slices of the items;
-    `only_ids` keeps only those items (re-running what failed in an earlier run).
+    `only_ids` keeps only those items; `only_failed_from` (a run reference)
+    keeps the items that failed or errored in that run of this eval.
     """
     path = project.eval_path(name)
+    if only_failed_from is not None:
+        only_ids, only_failed_from = _failed_ids(project, only_failed_from, path.stem)
     # A wrong key that the rest can do without is reported together with what
     # checking the rest finds (an unknown dataset, a misspelt scorer), not alone.
     text, config, problems, dropped = read_model_partly(path, EvalConfig, ConfigError)
@@ -209,14 +217,14 @@ def plan_resume(
                 f"run {manifest.id} was made with {option} {_option_text(own)}, not {_option_text(given)}",
                 hint=f"leave {option} out: --resume completes the run with its own items and trials",
             )
-    only_ids = None
-    if manifest.only_failed_from is not None:
-        from gitevals.runs import load_run
-
-        source = load_run(project, manifest.only_failed_from, eval_name=eval_name)
-        only_ids = sorted({r["item_id"] for r in source.records if not record_passed(r)})
     return plan_eval(project, name, tags=manifest.tags, concurrency=concurrency, trials=own_trials, shard=own_shard,
-                     only_ids=only_ids, only_failed_from=manifest.only_failed_from)
+                     only_failed_from=manifest.only_failed_from)
+
+
+def _failed_ids(project: Project, ref: str, eval_name: str) -> tuple[list[str], str]:
+    """The ids of the items that failed or errored in run `ref` of the eval, and that run's id."""
+    source = load_run(project, ref, eval_name=eval_name)
+    return sorted({r["item_id"] for r in source.records if not record_passed(r)}), source.manifest.id
 
 
 def _check_eval(manifest: RunManifest, eval_name: str) -> None:
@@ -312,12 +320,13 @@ async def arun_eval(
     plan: EvalPlan,
     *,
     resume: Path | None = None,
-    reuse: Any = None,
+    reuse: LoadedRun | None = None,
     force: bool = False,
     keep_results: bool = True,
     interruptible: bool = False,
     on_start: Callable[[Path, RunManifest, int], None] | None = None,
     on_item_complete: Callable[[ItemResult], Awaitable[None] | None] | None = None,
+    baseline: Baseline | None = None,
 ) -> RunOutcome:
     """Run `plan`, recording it under the project's runs folder as it goes.
 
@@ -335,6 +344,9 @@ async def arun_eval(
     readers can tell a run whose process was killed; `interruptible` says
     that SIGINT to this process stops only this run (`gitevals run`), so that
     the web UI may cancel it that way.
+
+    `baseline` compares the finished run with the newest run of the eval at
+    that ref; the comparison's gates (the eval's `gate:`) join the manifest's.
     """
     process = current_process(interruptible=interruptible)
     if resume is not None:
@@ -386,7 +398,14 @@ async def arun_eval(
         result = EvalResult({n: s.mean for n, s in summary.scores.items()}, summary, result.items, result.stopped)
     gates = check_thresholds(summary, plan.config.thresholds)
     _finish(writer, "failed" if result.stopped else "completed", summary=summary, gates=gates, error=result.stopped)
-    return RunOutcome(writer.folder, writer.manifest, result)
+    if baseline is None:
+        return RunOutcome(writer.folder, writer.manifest, result)
+    this_run = LoadedRun(writer.manifest, read_results(writer.folder), project.relative(writer.folder))
+    check = check_baseline(project, this_run, baseline, plan.config.gate)
+    manifest = writer.manifest
+    if check.gates:
+        manifest = update_manifest(writer.folder, gates=[*manifest.gates, *check.gates])
+    return RunOutcome(writer.folder, manifest, result, check)
 
 
 def _finish(writer: RunWriter, status: str, **update: Any) -> None:
@@ -433,7 +452,7 @@ def _reopen(project: Project, plan: EvalPlan, folder: Path, force: bool,
     return RunWriter.reopen(folder, manifest), done
 
 
-def _copy_reusable(writer: RunWriter, plan: EvalPlan, source: Any) -> set[tuple[str, int]]:
+def _copy_reusable(writer: RunWriter, plan: EvalPlan, source: LoadedRun) -> set[tuple[str, int]]:
     """Copy `source`'s results whose item, target and scorers are unchanged; returns their pairs."""
     keys = ("target", "target_options", "scorers")
     if any(source.manifest.config.get(k) != writer.manifest.config.get(k) for k in keys):

@@ -24,7 +24,7 @@ if sys.version_info < (3, 11):  # pragma: no cover
 
 from gitevals._util.retry import RateLimiter, backoff_s, parse_rate, retry_info
 from gitevals.datasets import Dataset, DatasetItem, make_item
-from gitevals.formats import Summary
+from gitevals.formats import Summary, result_passed
 from gitevals.runs import Summarizer
 from gitevals.scorers import (
     BoundScorer,
@@ -62,7 +62,7 @@ class ItemResult:
     @property
     def passed(self) -> bool:
         """No error, and every scorer that applied passed."""
-        return self.error is None and all(s.get("passed") or s.get("skipped") for s in self.scores.values())
+        return result_passed(self.error, self.scores)
 
     def to_record(self) -> dict[str, Any]:
         """This result as one line of results.jsonl (see `models.ResultLine`)."""

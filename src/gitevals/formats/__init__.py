@@ -7,6 +7,7 @@ from ._models import (
     DatasetFile,
     DatasetItemModel,
     EvalConfig,
+    GateConfig,
     GateResult,
     GitInfo,
     HttpTargetConfig,
@@ -28,13 +29,18 @@ from ._models import (
     WorkflowScorerConfig,
 )
 from ._schemas import field_docstrings, generate_schemas, stale_schemas, write_schemas
+from ._verdicts import record_passed, result_passed, score_passed
 
 __all__ = [
+    "record_passed",
+    "result_passed",
+    "score_passed",
     "AgentScorerConfig",
     "CommandTargetConfig",
     "DatasetFile",
     "DatasetItemModel",
     "EvalConfig",
+    "GateConfig",
     "GateResult",
     "GitInfo",
     "HttpTargetConfig",

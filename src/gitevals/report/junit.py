@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from gitevals.formats import RunManifest
+from gitevals.formats import RunManifest, score_passed
 
 __all__ = ["junit_xml"]
 
@@ -29,7 +29,7 @@ def _case(manifest: RunManifest, record: Mapping[str, Any], trials: int) -> ET.E
         node = ET.SubElement(case, "error", message=str(error.get("message", ""))[:500], type=str(error.get("type", "error")))
         node.text = f"input: {_text(record.get('input'))}\n" + (f"stderr:\n{error['stderr']}" if error.get("stderr") else "")
         return case
-    failing = {n: s for n, s in (record.get("scores") or {}).items() if not (s.get("passed") or s.get("skipped"))}
+    failing = {n: s for n, s in (record.get("scores") or {}).items() if not score_passed(s)}
     if failing:
         parts = []
         for name_, score in failing.items():

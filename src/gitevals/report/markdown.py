@@ -7,10 +7,10 @@ from typing import Any
 
 from gitevals._util.words import gate_parts, plural, trial_label
 from gitevals.compare import Comparison
-from gitevals.formats import RunManifest
+from gitevals.formats import RunManifest, record_passed, score_passed
 
 from .comparison import comparison_markdown
-from .text import record_passed, short
+from .text import short
 
 __all__ = ["run_markdown"]
 
@@ -54,7 +54,7 @@ def run_markdown(manifest: RunManifest, records: Sequence[dict[str, Any]], compa
                 why = f"error: {record['error'].get('message', '')}"
             else:
                 why = "; ".join(f"{n} {s.get('value')}" for n, s in record.get("scores", {}).items()
-                                if not (s.get("passed") or s.get("skipped")))
+                                if not score_passed(s))
             item = f"`{record['item_id']}`{trial_label(record.get('trial'), trials)}"
             lines.append(f"| {item} | {_cell(why, 120)} | {_cell(record.get('input'))} | {_cell(record.get('output'))} |")
         lines += ["", "</details>"]

@@ -11,11 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from gitevals._util.words import gate_parts, plural
-from gitevals.formats import GateResult, RunManifest, Summary
-from gitevals.runs import record_passed
+from gitevals.formats import GateResult, RunManifest, Summary, record_passed, score_passed
 
 __all__ = [
-    "record_passed", "render_gates", "render_items", "render_run_end", "render_runs", "render_summary", "short",
+    "render_gates", "render_items", "render_run_end", "render_runs", "render_summary", "short",
     "trajectory_summary",
 ]
 
@@ -125,7 +124,7 @@ def render_items(
                 lines.append(f"  [dim]at {escape(error['where'])}[/]")
             continue
         for name, score in record.get("scores", {}).items():
-            if score.get("passed") or score.get("skipped"):
+            if score_passed(score):
                 continue
             if score.get("error"):
                 lines.append(f"{head} [yellow]{escape(name)} failed to score[/]: {escape(score['error']['message'])}")

@@ -34,7 +34,6 @@ from ._store import (
     parse_results,
     read_manifest,
     read_results,
-    record_passed,
     update_manifest,
 )
 from ._summary import Summarizer, check_thresholds, summarize
@@ -73,7 +72,6 @@ __all__ = [
     "read_manifest",
     "read_results",
     "read_reviews",
-    "record_passed",
     "records_with_reviews",
     "resume_command",
     "review_counts",

@@ -24,9 +24,9 @@ from pydantic import ValidationError
 
 from gitevals._util.fs import atomic_write
 from gitevals.errors import DataError, GitevalsError
-from gitevals.formats import ReviewLine, RunManifest
+from gitevals.formats import ReviewLine, RunManifest, record_passed
 
-from ._store import MANIFEST, find_run, read_manifest, read_results, record_passed
+from ._store import MANIFEST, find_run, read_manifest, read_results
 from ._summary import summarize
 
 __all__ = [

@@ -32,7 +32,6 @@ __all__ = [
     "new_run_id",
     "read_manifest",
     "parse_results",
-    "record_passed",
     "read_results",
     "update_manifest",
 ]
@@ -117,12 +116,6 @@ def read_manifest(folder: Path) -> RunManifest:
             f"run.json is not a valid run manifest: {'.'.join(map(str, first['loc']))}: {first['msg']}",
             path=path,
         ) from None
-
-
-def record_passed(record: dict[str, Any]) -> bool:
-    """Whether a results.jsonl record has no error and passed every scorer."""
-    scores = record.get("scores", {}).values()
-    return record.get("error") is None and all(s.get("passed") or s.get("skipped") for s in scores)
 
 
 def update_manifest(folder: Path, **fields: Any) -> RunManifest:

@@ -1,4 +1,4 @@
-"""`gitevals dataset list | show | validate`."""
+"""`gitevals dataset list | show | history | validate`."""
 
 from __future__ import annotations
 
@@ -6,15 +6,10 @@ import click
 
 from gitevals._util.words import plural
 
-from ._common import EXIT_USAGE, console, err_console, get_project
+from .._common import EXIT_USAGE, console, err_console, get_project
 
 
-@click.group()
-def dataset() -> None:
-    """Create, edit, import, check and inspect datasets."""
-
-
-@dataset.command("list")
+@click.command("list")
 @click.pass_context
 def list_(ctx: click.Context) -> None:
     """List datasets with their item counts and tags."""
@@ -43,7 +38,7 @@ def list_(ctx: click.Context) -> None:
     out.print(table)
 
 
-@dataset.command()
+@click.command()
 @click.argument("name")
 @click.option("--tag", "tags", multiple=True, help="Only items with this tag (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the items as JSON lines with their hashes.")
@@ -81,7 +76,7 @@ def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool) ->
     out.print(table)
 
 
-@dataset.command()
+@click.command()
 @click.argument("name")
 @click.option("--ids/--no-ids", default=True, help="List the ids of the items each commit changed.")
 @click.pass_context
@@ -123,7 +118,7 @@ def history(ctx: click.Context, name: str, ids: bool) -> None:
                     out.print(f"    {sign} {escape(shown)}")
 
 
-@dataset.command()
+@click.command()
 @click.argument("name", required=False)
 @click.option("--fix", is_flag=True, help="Give items without an id a new one, in place.")
 @click.option("--commit", is_flag=True, help="With --fix: commit each fixed file alone.")
@@ -142,7 +137,7 @@ def validate(ctx: click.Context, name: str | None, fix: bool, commit: bool) -> N
     from gitevals.datasets import EditableDataset, load_dataset
     from gitevals.errors import GitevalsError
 
-    from .dataset_edit import versioned
+    from ._edit import versioned
 
     project = get_project()
     names = [name] if name else project.dataset_names()
@@ -175,6 +170,3 @@ def validate(ctx: click.Context, name: str | None, fix: bool, commit: bool) -> N
         out.print(f"no datasets in {project.relative(project.datasets_dir)}/")
     if failed:
         ctx.exit(EXIT_USAGE)
-
-
-from . import dataset_edit  # noqa: E402,F401  (adds new, add, remove, import and export to the group)

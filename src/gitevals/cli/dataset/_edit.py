@@ -12,8 +12,7 @@ import click
 
 from gitevals._util.words import plural
 
-from ._common import EXIT_USAGE, console, err_console, get_project
-from .dataset import dataset
+from .._common import EXIT_USAGE, console, err_console, get_project
 
 if TYPE_CHECKING:
     from gitevals.project import Project
@@ -50,7 +49,7 @@ def versioned(project: Project, path: Path, commit: bool) -> Iterator[dict[str, 
         console().print(f"committed {note['sha'][:8]}: {note['message']}", markup=False)
 
 
-@dataset.command()
+@click.command()
 @click.argument("name")
 @click.option("--description", help="What the dataset tests.")
 @click.option("--input-schema", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -80,7 +79,7 @@ def new(name: str, description: str | None, input_schema: Path | None, expected_
     console().print(f"created {project.relative(path)}", markup=False)
 
 
-@dataset.command()
+@click.command()
 @click.argument("name")
 @click.option("--input", "input_text", help="The input: JSON when it parses as JSON, else text.")
 @click.option("--input-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Read the input from a file.")
@@ -123,7 +122,7 @@ def add(name: str, input_text: str | None, input_file: Path | None, expected_tex
     console().print(f"added {new_id} to {project.relative(path)}", markup=False)
 
 
-@dataset.command()
+@click.command()
 @click.argument("name")
 @click.argument("ids", nargs=-1, required=True)
 @click.option("--commit", is_flag=True, help=COMMIT_HELP)
@@ -148,7 +147,7 @@ def remove(name: str, ids: tuple[str, ...], commit: bool) -> None:
     console().print(f"removed {', '.join(removed)} from {project.relative(path)}", markup=False)
 
 
-@dataset.command("import")
+@click.command("import")
 @click.argument("name")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "jsonl", "json"]), help="Default: from the file name.")
@@ -205,7 +204,7 @@ def import_(name: str, file: Path, fmt: str | None, input_cols: tuple[str, ...],
     out.print(f"imported into {project.relative(path)}: {summary}", markup=False)
 
 
-@dataset.command()
+@click.command()
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), required=True, help="The file format to write.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default: stdout).")
