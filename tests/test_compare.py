@@ -162,6 +162,22 @@ def test_config_and_dirty_warnings(project: ProjectDir) -> None:
     assert "was made with uncommitted changes to evals/qa.yaml" in out
 
 
+def test_a_python_scorer_is_named_as_its_scores_are(project: ProjectDir) -> None:
+    # `module:fn` scorers store their scores under `fn`; compare must name the
+    # recorded spec the same way to see that its configuration changed.
+    project.write("agent_mod.py", "def answer(q):\n    return q\n")
+    project.write("checks.py", "def same(output, expected, **_):\n    return float(output == expected)\n")
+    project.write("datasets/qa.yaml", dataset_yaml({f"q{n}": (f"q{n}", f"q{n}") for n in range(3)}))
+    project.write("evals/qa.yaml", "dataset: qa\ntarget: agent_mod:answer\nscorers: [{type: 'checks:same', threshold: 0.5}]\n")
+    project.git_init()
+    project.commit()
+    invoke(project, "run", "qa")
+    project.write("evals/qa.yaml", "dataset: qa\ntarget: agent_mod:answer\nscorers: [{type: 'checks:same', threshold: 0.9}]\n")
+    invoke(project, "run", "qa")
+    out = invoke(project, "compare").output
+    assert "Scorer 'same' is configured differently" in out and "The scorer sets differ" not in out
+
+
 def test_baseline_found_on_another_branch_through_git(project: ProjectDir) -> None:
     history = History(project, size=10)
     project.write(".gitignore", "__pycache__/\n")

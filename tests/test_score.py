@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from gitevals.engine import SCORES, score_run
+from gitevals.engine import score_run
 from gitevals.formats import ResultLine, RunManifest
 from gitevals.project import find_project
-from gitevals.runs import list_runs
+from gitevals.runs import SCORES, list_runs
 
 from .conftest import ProjectDir, git, invoke
 

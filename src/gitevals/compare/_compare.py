@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitevals._util.gc import paused_gc
-from gitevals.formats import GateResult, RunManifest
+from gitevals.formats import GateResult, RunManifest, recorded_scorers, scorer_config_key
 from gitevals.git import CommitInfo
+from gitevals.runs import LoadedRun, scorer_names
 
 from ._stats import paired_t
 
@@ -27,7 +28,7 @@ __all__ = [
     "ItemDelta",
     "RunHeader",
     "ScorerComparison",
-    "Warning",
+    "Caveat",
     "compare",
     "comparison_gates",
 ]
@@ -67,7 +68,7 @@ class RunHeader:
 
 
 @dataclass(frozen=True)
-class Warning:
+class Caveat:
     """Something that makes the two runs less comparable than they look."""
 
     kind: str
@@ -127,7 +128,7 @@ class Comparison:
     a: RunHeader
     b: RunHeader
     classes: dict[str, list[str]]
-    warnings: list[Warning]
+    warnings: list[Caveat]
     dataset_commits: list[CommitInfo]
     scorers: list[ScorerComparison]
     regressions: list[ItemDelta]
@@ -231,8 +232,8 @@ def _classify(a: dict[str, _Item], b: dict[str, _Item]) -> dict[str, list[str]]:
 
 
 def compare(
-    run_a: Any,
-    run_b: Any,
+    run_a: LoadedRun,
+    run_b: LoadedRun,
     *,
     include_changed: bool = False,
     tolerance: float = 0.05,
@@ -255,7 +256,8 @@ def compare(
     class_of = {item_id: name for name, ids in classes.items() for item_id in ids}
     errors_a = [i for i in usable if a_items[i].all_errored]
     errors_b = [i for i in usable if b_items[i].all_errored]
-    names = _scorer_names(run_a.manifest, run_b.manifest, a_items, b_items)
+    in_a = set(scorer_names(run_a.manifest, run_a.records))
+    names = [name for name in scorer_names(run_b.manifest, run_b.records) if name in in_a]
     scorers, regressions, improvements = [], [], []
     for name in names:
         result, worse, better = _compare_scorer(name, usable, a_items, b_items, class_of, tolerance, alpha)
@@ -279,17 +281,6 @@ def compare(
         alpha=alpha,
         include_changed=include_changed,
     )
-
-
-def _scorer_names(a: RunManifest, b: RunManifest, a_items: dict[str, _Item], b_items: dict[str, _Item]) -> list[str]:
-    """Scorer names in both runs, in B's order."""
-    def names(manifest: RunManifest, items: dict[str, _Item]) -> list[str]:
-        if manifest.summary is not None:
-            return list(manifest.summary.scores)
-        return list(dict.fromkeys(n for item in items.values() for n in item.scores))
-
-    in_a = set(names(a, a_items))
-    return [n for n in names(b, b_items) if n in in_a]
 
 
 def _compare_scorer(
@@ -379,7 +370,7 @@ def _ids(ids: Sequence[str], shown: int = 5) -> str:
     return text + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
-def _warnings(a: RunManifest, b: RunManifest, classes: dict[str, list[str]], commits: list[CommitInfo]) -> list[Warning]:
+def _warnings(a: RunManifest, b: RunManifest, classes: dict[str, list[str]], commits: list[CommitInfo]) -> list[Caveat]:
     warnings = []
     changed = {name: ids for name, ids in classes.items() if name != "unchanged" and ids}
     if a.dataset_hash != b.dataset_hash or changed:
@@ -393,50 +384,43 @@ def _warnings(a: RunManifest, b: RunManifest, classes: dict[str, list[str]], com
             )
             if len(commits) > 10:
                 message += f"; and {len(commits) - 10} more"
-        warnings.append(Warning("dataset_version", message))
+        warnings.append(Caveat("dataset_version", message))
     if a.eval != b.eval:
-        warnings.append(Warning("eval", f"The runs are of different evals: {a.eval!r} and {b.eval!r}."))
+        warnings.append(Caveat("eval", f"The runs are of different evals: {a.eval!r} and {b.eval!r}."))
     for key, label in (("target", "target"), ("target_options", "target options"), ("trials", "trials")):
         if a.config.get(key) != b.config.get(key):
             warnings.append(
-                Warning(key, f"The {label} differ: {a.config.get(key)!r} in A, {b.config.get(key)!r} in B.")
+                Caveat(key, f"The {label} differ: {a.config.get(key)!r} in A, {b.config.get(key)!r} in B.")
             )
     specs_a, specs_b = _scorer_specs(a), _scorer_specs(b)
     if set(specs_a) != set(specs_b):
         warnings.append(
-            Warning("scorers", f"The scorer sets differ: {sorted(specs_a)} in A, {sorted(specs_b)} in B.")
+            Caveat("scorers", f"The scorer sets differ: {sorted(specs_a)} in A, {sorted(specs_b)} in B.")
         )
     for name in sorted(set(specs_a) & set(specs_b)):
         if specs_a[name] != specs_b[name]:
             warnings.append(
-                Warning("scorer_spec", f"Scorer {name!r} is configured differently: {specs_a[name]} in A, {specs_b[name]} in B.")
+                Caveat("scorer_spec", f"Scorer {name!r} is configured differently: {specs_a[name]} in A, {specs_b[name]} in B.")
             )
     if a.tags != b.tags:
-        warnings.append(Warning("tags", f"The tag filters differ: {a.tags or 'none'} in A, {b.tags or 'none'} in B."))
+        warnings.append(Caveat("tags", f"The tag filters differ: {a.tags or 'none'} in A, {b.tags or 'none'} in B."))
     for label, manifest in (("A", a), ("B", b)):
         if manifest.git is not None and manifest.git.dirty:
             warnings.append(
-                Warning(
+                Caveat(
                     "uncommitted",
                     f"Run {label} ({manifest.id}) was made with uncommitted changes to "
                     f"{', '.join(manifest.git.dirty_paths)}: git history does not show what it ran.",
                 )
             )
         if manifest.status != "completed":
-            warnings.append(Warning("status", f"Run {label} ({manifest.id}) is {manifest.status}, not completed."))
+            warnings.append(Caveat("status", f"Run {label} ({manifest.id}) is {manifest.status}, not completed."))
     return warnings
 
 
 def _scorer_specs(manifest: RunManifest) -> dict[str, str]:
-    """Scorer name -> its spec as recorded, for spotting a changed configuration."""
-    specs = {}
-    for spec in manifest.config.get("scorers", []):
-        if isinstance(spec, dict):
-            name = spec.get("name") or spec.get("type")
-            specs[str(name)] = str({k: v for k, v in sorted(spec.items()) if k != "name"})
-        else:
-            specs[str(spec)] = str({"type": spec})
-    return specs
+    """Scorer name -> its configuration as recorded, for spotting a changed one."""
+    return {name: scorer_config_key(spec) for name, spec in recorded_scorers(manifest.config).items()}
 
 
 def comparison_gates(

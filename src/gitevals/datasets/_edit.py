@@ -26,7 +26,7 @@ from gitevals._yaml.emit import emit_item, emit_value
 from gitevals._yaml.layout import ItemSpan, Layout, layout
 from gitevals._yaml.load import YamlProblem, load_yaml, parse_problem
 from gitevals.errors import DataError, NotFoundError, Problem
-from gitevals.formats import DatasetItemModel
+from gitevals.formats import ID_RE, DatasetItemModel
 
 from ._load import Dataset, parse_dataset
 
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["EditableDataset", "create_dataset", "dataset_file", "item_problems", "new_id", "versioned_edit"]
 
 SCHEMA_HEADER = "# yaml-language-server: $schema={schema}\n"
-_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 _KEY_ORDER = ("id", "input", "expected", "context", "expected_trajectory", "tool_mocks", "unmocked_tools",
               "request_context", "start_options")
 
@@ -64,7 +63,7 @@ def item_problems(item: Mapping[str, Any], schemas: Mapping[str, Any]) -> list[s
             where = ".".join(str(p) for p in err["loc"])
             problems.append(f"{where}: {err['msg']}" if where else err["msg"])
     item_id = item.get("id")
-    if item_id is not None and not _ID_RE.fullmatch(str(item_id)):
+    if item_id is not None and not ID_RE.fullmatch(str(item_id)):
         problems.append(f"id {item_id!r} has characters outside [A-Za-z0-9._-]")
     for key in ("input", "expected"):
         schema = schemas.get(f"{key}_schema")

@@ -17,14 +17,13 @@ from gitevals._util.words import item_label
 from gitevals._yaml.load import YamlProblem, load_yaml, locate
 from gitevals._yaml.validation import validation_problems
 from gitevals.errors import DataError, Problem
-from gitevals.formats import DatasetFile, DatasetItemModel
+from gitevals.formats import ID_RE, DatasetFile, DatasetItemModel
 
 from . import _cache
 from ._item import Dataset, DatasetItem, make_item
 
 __all__ = ["load_dataset", "parse_dataset"]
 
-_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def load_dataset(path: Path | str, name: str | None = None) -> Dataset:
@@ -179,7 +178,7 @@ class _ItemCollector:
             return [Problem(f"{item_label(None, index + 1)} has no id", self.path, line, col,
                             "add `id: <a-stable-name>` (letters, digits, '.', '_' or '-')")]
         item_id = str(item_id)
-        if not _ID_RE.fullmatch(item_id):
+        if not ID_RE.fullmatch(item_id):
             line, col = locate(self.text, ("items", index, "id"))
             return [Problem(f"id {item_id!r} has characters outside [A-Za-z0-9._-]", self.path, line, col,
                             f"use an id like {_slug(item_id)!r}")]

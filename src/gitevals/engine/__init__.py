@@ -5,7 +5,7 @@ recording the run, and re-scoring a finished run.
 from ._baseline import Baseline, BaselineCheck
 from ._eval import EvalPlan, RunOutcome, arun_eval, missing_pairs, plan_eval, plan_resume, run_eval
 from ._execute import EvalResult, ItemResult, arun_evals, run_evals
-from ._rescore import SCORES, ascore_run, score_run
+from ._rescore import ascore_run, score_run
 
 __all__ = [
     "Baseline",
@@ -14,7 +14,6 @@ __all__ = [
     "EvalResult",
     "ItemResult",
     "RunOutcome",
-    "SCORES",
     "arun_eval",
     "arun_evals",
     "ascore_run",

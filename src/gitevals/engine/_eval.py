@@ -11,13 +11,13 @@ import hashlib
 import platform
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.to_thread
 
+from gitevals._util.clock import utc_now
 from gitevals._util.retry import RateLimiter, parse_rate
 from gitevals._version import __version__
 from gitevals._yaml.load import locate
@@ -411,7 +411,7 @@ async def arun_eval(
 def _finish(writer: RunWriter, status: str, **update: Any) -> None:
     # the process is recorded only while the run runs: once ended, nothing is running it
     writer.manifest = writer.manifest.model_copy(
-        update={"status": status, "finished_at": _now(), "process": None, **update})
+        update={"status": status, "finished_at": utc_now(), "process": None, **update})
     writer.write_manifest()
     writer.close()
 
@@ -447,7 +447,7 @@ def _reopen(project: Project, plan: EvalPlan, folder: Path, force: bool,
     done = {(r["item_id"], r["trial"]) for r in read_results(folder)}
     manifest = manifest.model_copy(
         update={"status": "running", "finished_at": None, "error": None, "process": process,
-                "resumed_at": [*manifest.resumed_at, _now()]}
+                "resumed_at": [*manifest.resumed_at, utc_now()]}
     )
     return RunWriter.reopen(folder, manifest), done
 
@@ -509,7 +509,7 @@ def _start_manifest(project: Project, plan: EvalPlan) -> RunManifest:
         eval=plan.name,
         dataset=dataset.name,
         status="running",
-        started_at=_now(),
+        started_at=utc_now(),
         dataset_path=project.relative(dataset.path) if dataset.path else None,
         dataset_blob_sha=dataset.blob_sha,
         dataset_hash=dataset.hash,
@@ -521,5 +521,3 @@ def _start_manifest(project: Project, plan: EvalPlan) -> RunManifest:
     )
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,10 @@ import anyio.to_thread
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
+from gitevals._util.clock import utc_now
 from gitevals._util.retry import RateLimiter, backoff_s, parse_rate, retry_info
 from gitevals.datasets import Dataset, DatasetItem, make_item
-from gitevals.formats import Summary, result_passed
+from gitevals.formats import Summary, result_passed, walk_steps
 from gitevals.runs import Summarizer
 from gitevals.scorers import (
     BoundScorer,
@@ -286,7 +286,7 @@ async def _run_one(
     options: Mapping[str, Any],
     policy: CallPolicy,
 ) -> ItemResult:
-    started_at = datetime.now(timezone.utc).isoformat()
+    started_at = utc_now()
     merged = {**options, **item.start_options} if item.start_options else options
     call = TargetCall(item.input, merged, item.id, item.context, item.request_context)
     attempts = 0
@@ -414,7 +414,7 @@ async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
             if _optional_step(sample.expected_trajectory, step_id):
                 return {"value": None, "passed": None, "reason": f"optional step {step_id!r} did not run",
                         "skipped": True}
-            ran = sorted({s["name"] for s in _walk(sample.trajectory or []) if s.get("type") == "workflow_step"})
+            ran = sorted({s["name"] for s in walk_steps(sample.trajectory or []) if s.get("type") == "workflow_step"})
             return _score_error("StepNotRun", f"step {step_id!r} never ran (steps that ran: {', '.join(ran) or 'none'})")
         if found.get("error"):
             return _score_error("StepFailed", f"step {step_id!r} failed: {found['error']}")
@@ -433,21 +433,15 @@ async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
     return record
 
 
-def _walk(steps: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
-    for step in steps:
-        yield step
-        yield from _walk(step.get("children") or [])
-
-
 def _find_step(steps: Sequence[Mapping[str, Any]], step_id: str) -> Mapping[str, Any] | None:
     """The first workflow step named `step_id`, at any depth."""
-    return next((s for s in _walk(steps) if s.get("type") == "workflow_step" and s.get("name") == step_id), None)
+    return next((s for s in walk_steps(steps) if s.get("type") == "workflow_step" and s.get("name") == step_id), None)
 
 
 def _optional_step(expected_trajectory: Mapping[str, Any] | None, step_id: str) -> bool:
     """Whether the item's expected trajectory marks step `step_id` `optional: true`."""
     steps = (expected_trajectory or {}).get("steps") or []
-    return any(s.get("name") == step_id and s.get("optional") for s in _walk(steps))
+    return any(s.get("name") == step_id and s.get("optional") for s in walk_steps(steps))
 
 
 def _score_error(kind: str, message: str) -> dict[str, Any]:

@@ -21,27 +21,46 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import anyio
 from pydantic import ValidationError
 
-from gitevals._util.fs import atomic_write
-from gitevals._util.imports import is_ref
+from gitevals._util.clock import utc_now
 from gitevals._yaml.load import YamlProblem, load_yaml, locate
 from gitevals._yaml.validation import read_model
 from gitevals.errors import ConfigError, GitevalsError, NotFoundError, Problem, did_you_mean
-from gitevals.formats import EvalConfig, RunManifest, ScorerConfig, ScorerSummary, ScoringPass, ThresholdConfig
+from gitevals.formats import (
+    EvalConfig,
+    RunManifest,
+    ScorerConfig,
+    ScorerSummary,
+    ScoringPass,
+    ThresholdConfig,
+    recorded_scorer_name,
+    recorded_scorers,
+    scorer_config_key,
+)
 from gitevals.project import Project
-from gitevals.runs import MANIFEST, RESULTS, check_thresholds, find_run, read_manifest, read_results, summarize
+from gitevals.runs import (
+    MANIFEST,
+    SCORES,
+    Key,
+    ScoreFile,
+    check_thresholds,
+    find_run,
+    read_manifest,
+    read_results,
+    rewrite_results,
+    summarize,
+    write_manifest,
+)
 from gitevals.scorers import BoundScorer, ScorerInput, resolve_scorer, scoped, scorer_entries
 
 from ._execute import score_one
-from ._scorefile import SCORES, Key, ScoreFile
 
-__all__ = ["SCORES", "ScoreOutcome", "ScoringPlan", "ascore_run", "parse_scorer_spec", "score_run"]
+__all__ = ["ScoreOutcome", "ScoringPlan", "ascore_run", "parse_scorer_spec", "score_run"]
 
 
 
@@ -164,7 +183,7 @@ async def ascore_run(
         )
         if on_start is not None:
             on_start(plan)
-        started_at = _now()
+        started_at = utc_now()
         side.write({"pass": {"started_at": started_at, "scorers": {b.name: _spec(b) for b in bound}}})
         scores = dict(work.reused)
         await _score_jobs(project, manifest, records, work.jobs, concurrency, side, scores, on_score)
@@ -302,23 +321,6 @@ def _spec(scorer: BoundScorer) -> Any:
     return scorer.spec if scorer.spec is not None else scorer.name
 
 
-def _spec_name(spec: Any) -> str:
-    """The name a recorded spec's scores are stored under. `gitevals run` records
-    `module:attr` scorers without the name derived from them: take the attribute's."""
-    if not isinstance(spec, Mapping):
-        return str(spec)
-    kind = str(spec.get("type"))
-    return str(spec.get("name") or (kind.rpartition(":")[2].rpartition(".")[2] if is_ref(kind) else kind))
-
-
-def _same_spec(a: Any, b: Any) -> bool:
-    def norm(spec: Any) -> str:
-        data = {k: v for k, v in spec.items() if k != "name"} if isinstance(spec, Mapping) else {"type": spec}
-        return json.dumps(data, sort_keys=True, default=str)
-
-    return norm(a) == norm(b)
-
-
 # --- deciding what to score ----------------------------------------------------
 
 
@@ -369,10 +371,10 @@ def _plan(
                 hint="add --only-missing to finish it (its scores are kept), or --replace to start again",
             )
     if only_missing:
-        recorded = {_spec_name(s): s for s in manifest.config.get("scorers", [])}
+        recorded = recorded_scorers(manifest.config)
         for scorer in bound:
             for earlier, where in ((recorded, "in this run"), (leftover_specs, f"in {SCORES}")):
-                if scorer.name in earlier and not _same_spec(earlier[scorer.name], _spec(scorer)):
+                if scorer.name in earlier and scorer_config_key(earlier[scorer.name]) != scorer_config_key(_spec(scorer)):
                     raise GitevalsError(
                         f"scorer {scorer.name!r} is configured differently {where}: "
                         f"{_spec_text(earlier[scorer.name])}, not {_spec_text(_spec(scorer))}",
@@ -428,7 +430,7 @@ async def _score_jobs(
     async def worker() -> None:
         for index, scorer in pending:
             score = await score_one(scorer, samples[index])
-            score["added_at"] = _now()
+            score["added_at"] = utc_now()
             record = records[index]
             side.write({"item_id": record["item_id"], "trial": record.get("trial", 0), "scorer": scorer.name,
                         "score": score})
@@ -491,9 +493,9 @@ def _finish(
     side: ScoreFile,
 ) -> ScoreOutcome:
     """Merge the new scores into results.jsonl, then record the pass in run.json."""
-    now = _now()
+    now = utc_now()
     user = _user(project)
-    recorded = {_spec_name(s): s for s in manifest.config.get("scorers", [])}
+    recorded = recorded_scorers(manifest.config)
     for (index, name), score in scores.items():
         record_scores = records[index].setdefault("scores", {})
         old = record_scores.get(name)
@@ -530,7 +532,7 @@ def _finish(
     if not scores and not leftover and config == manifest.config and plan.copied_from is None:
         side.remove()
         return ScoreOutcome(plan, manifest, scoring, per_scorer, written=False)
-    atomic_write(folder / RESULTS, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records))
+    rewrite_results(folder, records)
     update: dict[str, Any] = {"config": config, "scoring": [*manifest.scoring, scoring]}
     if manifest.summary is not None:  # an interrupted run has none until it is finished
         update["summary"] = summary
@@ -541,7 +543,7 @@ def _finish(
         if thresholds:
             update["gates"] = check_thresholds(summary, thresholds)
     manifest = manifest.model_copy(update=update)
-    atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+    write_manifest(folder, manifest)
     side.remove()
     return ScoreOutcome(plan, manifest, scoring, per_scorer, written=True)
 
@@ -553,7 +555,7 @@ def _merged_specs(specs: list[Any], bound: list[BoundScorer]) -> list[Any]:
         spec = _spec(scorer)
         if spec in merged:
             continue
-        at = next((i for i, s in enumerate(merged) if _spec_name(s) == scorer.name), None)
+        at = next((i for i, s in enumerate(merged) if recorded_scorer_name(s) == scorer.name), None)
         if at is None:
             merged.append(spec)
         else:
@@ -565,8 +567,8 @@ def _copy_to_working_tree(folder: Path, manifest: RunManifest, records: list[dic
     """Write a run read from git history to its folder; run.json last, so that a
     folder with a manifest always has its results."""
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(folder / RESULTS, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records))
-    atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+    rewrite_results(folder, records)
+    write_manifest(folder, manifest)
 
 
 def _user(project: Project) -> str | None:
@@ -575,5 +577,3 @@ def _user(project: Project) -> str | None:
     return user_name(project.root) or os.environ.get("USER") or os.environ.get("USERNAME") or None
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()

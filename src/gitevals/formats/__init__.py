@@ -2,6 +2,7 @@
 """
 
 from ._models import (
+    ID_RE,
     AgentScorerConfig,
     CommandTargetConfig,
     DatasetFile,
@@ -29,12 +30,19 @@ from ._models import (
     WorkflowScorerConfig,
 )
 from ._schemas import field_docstrings, generate_schemas, stale_schemas, write_schemas
+from ._scorer_specs import recorded_scorer_name, recorded_scorers, scorer_config_key
+from ._trajectory import walk_steps
 from ._verdicts import record_passed, result_passed, score_passed
 
 __all__ = [
+    "ID_RE",
     "record_passed",
+    "recorded_scorer_name",
+    "recorded_scorers",
     "result_passed",
     "score_passed",
+    "walk_steps",
+    "scorer_config_key",
     "AgentScorerConfig",
     "CommandTargetConfig",
     "DatasetFile",

@@ -6,6 +6,7 @@ format do not pay for it at start-up.
 """
 
 import difflib
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 ID_PATTERN = r"^[A-Za-z0-9._-]+$"
+ID_RE = re.compile(ID_PATTERN)
+"""An item id (or a dataset's, an eval's name): use `ID_RE.fullmatch`."""
 
 
 class _Strict(BaseModel):

@@ -22,8 +22,9 @@ from typing import Any
 from gitevals._util.words import gate_parts, plural, trial_label
 from gitevals.compare import Comparison
 from gitevals.formats import GateResult, RunManifest
-from gitevals.runs import HUMAN, item_status
+from gitevals.runs import HUMAN, item_status, scorer_names
 
+from .charts import Chart, trend_charts
 from .comparison import headline
 from .text import trajectory_summary
 
@@ -207,17 +208,8 @@ def _gates(gates: Sequence[GateResult]) -> str:
     return f'<div id="gates"><h3>Gates</h3><ul>{"".join(lines)}</ul></div>'
 
 
-def _scorer_names(m: RunManifest, records: Sequence[dict[str, Any]]) -> list[str]:
-    names = list(m.summary.scores) if m.summary else []
-    for record in records:
-        for name in record.get("scores") or {}:
-            if name not in names:
-                names.append(name)
-    return names
-
-
 def _distributions(m: RunManifest, records: Sequence[dict[str, Any]]) -> str:
-    names = _scorer_names(m, records)
+    names = scorer_names(m, records)
     if not names:
         return '<section id="distributions"><h2>Score distributions</h2><p>No scores.</p></section>'
     figures = []
@@ -258,51 +250,33 @@ def _histogram(name: str, values: Sequence[float]) -> str:
 
 def _history(m: RunManifest, history: Sequence[RunManifest]) -> str:
     runs = list(history) or [m]
-    names: list[str] = []
-    for run in runs:
-        for name in run.summary.scores if run.summary else {}:
-            if name not in names:
-                names.append(name)
     intro = (f"<p>Mean score of each scorer over the {plural(len(runs), 'run')} of {_e(m.eval)} up to this one, "
              "in git history order (this run last).</p>")
-    if not names:
+    charts = trend_charts(runs)
+    if not charts:
         return f'<section id="history"><h2>History</h2>{intro}<p>No scores.</p></section>'
-    charts = "".join(_line_chart(name, runs, m.id) for name in names)
-    return f'<section id="history"><h2>History</h2>{intro}<div class="charts">{charts}</div></section>'
+    drawn = "".join(_line_chart(chart, m.id) for chart in charts)
+    return f'<section id="history"><h2>History</h2>{intro}<div class="charts">{drawn}</div></section>'
 
 
-def _line_chart(name: str, runs: Sequence[RunManifest], current: str) -> str:
+def _line_chart(chart: Chart, current: str) -> str:
     """An SVG line chart of one scorer's mean per run, y from 0 to 1."""
-    width, height, left, right, top, bottom = 480, 170, 30, 12, 10, 34
-    plot_w, plot_h = width - left - right, height - top - bottom
-    step = plot_w / max(1, len(runs) - 1)
-    points = []
-    for index, run in enumerate(runs):
-        summary = run.summary.scores.get(name) if run.summary else None
-        if summary is None or summary.mean is None:
-            continue
-        x = left + (index * step if len(runs) > 1 else plot_w / 2)
-        y = top + plot_h * (1 - summary.mean)
-        points.append((x, y, run, summary.mean))
-    parts = [f'<svg class="trend-chart" data-scorer="{_e(name)}" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{_e(name)} mean per run">']
-    for tick in (0, 0.5, 1):
-        y = top + plot_h * (1 - tick)
-        parts.append(f'<line class="axis" x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}"/>'
-                     f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end">{tick:g}</text>')
-    if len(points) > 1:
-        parts.append('<polyline class="trend" points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in points) + '"/>')
-    for x, y, run, mean in points:
-        commit = (run.git.commit or "")[:8] if run.git else ""
-        css = "point current" if run.id == current else "point"
-        parts.append(f'<circle class="{css}" data-run="{_e(run.id)}" data-mean="{mean:.6f}" cx="{x:.1f}" cy="{y:.1f}" '
-                     f'r="4"><title>{_e(run.id)} {_e(commit)}: {mean:.3f}</title></circle>')
-    if points:
-        for x, _, run, _ in (points[0], points[-1]) if len(points) > 1 else points[:1]:
-            label = (run.git.commit or "")[:8] if run.git and run.git.commit else run.started_at[:10]
-            parts.append(f'<text x="{x:.1f}" y="{height - 14}" text-anchor="middle">{_e(label)}</text>')
+    name = chart.scorer
+    parts = [f'<svg class="trend-chart" data-scorer="{_e(name)}" width="{chart.width}" height="{chart.height}" '
+             f'viewBox="0 0 {chart.width} {chart.height}" role="img" aria-label="{_e(name)} mean per run">']
+    for y, tick in chart.ticks:
+        parts.append(f'<line class="axis" x1="{chart.left}" y1="{y:.1f}" x2="{chart.plot_right}" y2="{y:.1f}"/>'
+                     f'<text x="{chart.left - 4}" y="{y + 3:.1f}" text-anchor="end">{tick:g}</text>')
+    if len(chart.points) > 1:
+        parts.append(f'<polyline class="trend" points="{chart.polyline}"/>')
+    for p in chart.points:
+        css = "point current" if p.run_id == current else "point"
+        parts.append(f'<circle class="{css}" data-run="{_e(p.run_id)}" data-mean="{p.mean:.6f}" cx="{p.x:.1f}" '
+                     f'cy="{p.y:.1f}" r="4"><title>{_e(p.run_id)} {_e(p.label)}: {p.mean:.3f}</title></circle>')
+    for p, anchor in chart.labels:
+        parts.append(f'<text x="{p.x:.1f}" y="{chart.height - 14}" text-anchor="{anchor}">{_e(p.label)}</text>')
     parts.append("</svg>")
-    caption = f"{plural(len(points), 'run')} with a score" + ("" if points else " (none yet)")
+    caption = f"{plural(len(chart.points), 'run')} with a score" + ("" if chart.points else " (none yet)")
     return f'<figure class="history"><h3>{_e(name)}</h3>{"".join(parts)}<figcaption>{_e(caption)}</figcaption></figure>'
 
 

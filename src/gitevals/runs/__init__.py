@@ -23,6 +23,7 @@ from ._review import (
     records_with_reviews,
     review_counts,
 )
+from ._scorefile import SCORES, Key, ScoreFile
 from ._store import (
     MANIFEST,
     RESULTS,
@@ -34,11 +35,16 @@ from ._store import (
     parse_results,
     read_manifest,
     read_results,
+    rewrite_results,
     update_manifest,
+    write_manifest,
 )
-from ._summary import Summarizer, check_thresholds, summarize
+from ._summary import Summarizer, check_thresholds, scorer_names, summarize
 
 __all__ = [
+    "SCORES",
+    "Key",
+    "ScoreFile",
     "HUMAN",
     "LoadedRun",
     "MANIFEST",
@@ -77,6 +83,9 @@ __all__ = [
     "review_counts",
     "run_history",
     "run_liveness",
+    "scorer_names",
     "summarize",
+    "rewrite_results",
     "update_manifest",
+    "write_manifest",
 ]

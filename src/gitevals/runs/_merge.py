@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
+from gitevals._util.clock import utc_now
 from gitevals.errors import GitevalsError
 from gitevals.formats import EvalConfig, RunManifest
 from gitevals.project import Project
@@ -52,7 +52,7 @@ def merge_runs(project: Project, refs: Sequence[str]) -> tuple[Path, RunManifest
             "id": new_run_id(),
             "status": "completed",
             "started_at": min(run.manifest.started_at for run in runs),
-            "finished_at": datetime.now(timezone.utc).isoformat(),
+            "finished_at": utc_now(),
             "shard": None,
             "merged_from": [run.id for run in runs],
             "summary": summary,

@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Literal
 
 from pydantic import ValidationError
 
-from gitevals._util.fs import atomic_write
+from gitevals._util.clock import utc_now
 from gitevals.errors import DataError, GitevalsError
 from gitevals.formats import ReviewLine, RunManifest, record_passed
 
-from ._store import MANIFEST, find_run, read_manifest, read_results
+from ._store import find_run, read_manifest, read_results, write_manifest
 from ._summary import summarize
 
 __all__ = [
@@ -155,7 +154,7 @@ def save_summary(folder: Path) -> RunManifest:
     manifest = read_manifest(folder)
     updated = manifest_with_reviews(manifest, records_with_reviews(folder, read_results(folder)))
     if updated != manifest:
-        atomic_write(folder / MANIFEST, updated.model_dump_json(indent=2) + "\n")
+        write_manifest(folder, updated)
     return updated
 
 
@@ -293,7 +292,7 @@ class ReviewSession:
             state["verdict"] = None
         state.update(changes)
         line = ReviewLine(item_id=record["item_id"], trial=record.get("trial", 0), reviewer=self.reviewer,
-                          time=datetime.now(timezone.utc).isoformat(), **state)
+                          time=utc_now(), **state)
         self._append(line)
         self.latest[_key(record)] = line
         self.written += 1

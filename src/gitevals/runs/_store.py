@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,7 +34,9 @@ __all__ = [
     "read_manifest",
     "parse_results",
     "read_results",
+    "rewrite_results",
     "update_manifest",
+    "write_manifest",
 ]
 
 MANIFEST = "run.json"
@@ -79,7 +82,7 @@ class RunWriter:
         return writer
 
     def write_manifest(self) -> None:
-        atomic_write(self.folder / MANIFEST, self.manifest.model_dump_json(indent=2) + "\n")
+        write_manifest(self.folder, self.manifest)
 
     def append(self, record: dict[str, Any]) -> None:
         assert self._results is not None, "RunWriter.create opens the results file"
@@ -118,11 +121,21 @@ def read_manifest(folder: Path) -> RunManifest:
         ) from None
 
 
+def write_manifest(folder: Path, manifest: RunManifest) -> None:
+    """Write run.json, atomically: a reader sees the old manifest or the new one."""
+    atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+
+
 def update_manifest(folder: Path, **fields: Any) -> RunManifest:
     """Change fields of a run's manifest, atomically; returns the new manifest."""
     manifest = read_manifest(folder).model_copy(update=fields)
-    atomic_write(folder / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+    write_manifest(folder, manifest)
     return manifest
+
+
+def rewrite_results(folder: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Replace results.jsonl with `records`, atomically (a re-scoring pass, a copy from git)."""
+    atomic_write(folder / RESULTS, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records))
 
 
 def read_results(folder: Path) -> list[dict[str, Any]]:

@@ -7,9 +7,19 @@ from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from gitevals.formats import GateResult, ScorerSummary, Summary, ThresholdConfig
+from gitevals.formats import GateResult, RunManifest, ScorerSummary, Summary, ThresholdConfig
 
-__all__ = ["Summarizer", "check_thresholds", "mean_and_stderr", "summarize"]
+__all__ = ["Summarizer", "check_thresholds", "mean_and_stderr", "scorer_names", "summarize"]
+
+
+def scorer_names(manifest: RunManifest, records: Iterable[Mapping[str, Any]]) -> list[str]:
+    """A run's scorers: those of its summary in order, then any other found in its results."""
+    names = list(manifest.summary.scores) if manifest.summary else []
+    for record in records:
+        for name in record.get("scores") or {}:
+            if name not in names:
+                names.append(name)
+    return names
 
 
 def mean_and_stderr(values: Sequence[float]) -> tuple[float | None, float | None]:

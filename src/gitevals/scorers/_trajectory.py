@@ -29,10 +29,11 @@ missing, and it leaves no gap in a strict order); taken, it counts like any othe
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from gitevals._util.words import plural
+from gitevals.formats import walk_steps
 
 from ._base import NotApplicable, Score, ScorerError, ScorerInput
 
@@ -44,12 +45,6 @@ _ORDERINGS = ("strict", "relaxed", "unordered")
 
 def _kind(step: Step) -> str | None:
     return step.get("type") or step.get("stepType")
-
-
-def _walk(steps: Sequence[Step]) -> Iterator[Step]:
-    for step in steps:
-        yield step
-        yield from _walk(step.get("children") or [])
 
 
 def _label(step: Step) -> str:
@@ -202,7 +197,7 @@ def tool_call_accuracy(*, tool: str | None = None, args: Mapping[str, Any] | Non
             expected = [s for s in steps if _kind(s) in (None, "tool_call")]
             if not expected:
                 raise NotApplicable("no `tool` option and no expected tool calls on the item")
-        calls = [s for s in _walk(_actual(sample)) if _kind(s) == "tool_call"]
+        calls = [s for s in walk_steps(_actual(sample)) if _kind(s) == "tool_call"]
         matcher = _Matcher("unordered", compare_args=False)
         found = [e for e in expected if any(matcher.match({**e, "type": "tool_call"}, c) for c in calls)]
         missing = [_label(e) + (f"({dict(cast(Mapping[str, Any], e['args']))})" if e.get("args") else "")
@@ -245,7 +240,7 @@ def trajectory(
             "max_duration_ms": max_duration_ms, "blacklist": blacklist, "max_retries_per_tool": max_retries_per_tool,
         })
         actual = _actual(sample)
-        calls = [s for s in _walk(actual) if _kind(s) == "tool_call"]
+        calls = [s for s in walk_steps(actual) if _kind(s) == "tool_call"]
         names = [_label(c) for c in calls]
         forbidden = want.get("blacklist") or []
         for entry in [forbidden] if isinstance(forbidden, str) else forbidden:
@@ -258,7 +253,7 @@ def trajectory(
         if "steps" in want:
             value, notes = _Matcher(want["ordering"], compare_args).accuracy(want["steps"], actual)
         steps = [s for s in actual if _kind(s) in ("tool_call", "workflow_step")]
-        tokens = sum(_tokens(s) for s in _walk(actual))
+        tokens = sum(_tokens(s) for s in walk_steps(actual))
         duration = sum(s.get("duration_ms") or 0 for s in actual)
         for key, used, unit in (("max_steps", len(steps), "steps"), ("max_total_tokens", tokens, "tokens"),
                                 ("max_duration_ms", duration, "ms")):

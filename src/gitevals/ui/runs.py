@@ -17,6 +17,7 @@ from gitevals.datasets import load_dataset
 from gitevals.errors import ConfigError, GitevalsError, NotFoundError
 from gitevals.formats import EvalConfig, ReviewLine, RunManifest
 from gitevals.project import Project
+from gitevals.report.charts import trend_charts
 from gitevals.runs import (
     HUMAN,
     RunInfo,
@@ -32,14 +33,14 @@ from gitevals.runs import (
     read_reviews,
     resume_command,
     run_history,
+    scorer_names,
 )
 
-from ._charts import trend_charts
 from ._diff import text_diff
 from ._web import page_of, render
 from .follow import progress_of
 
-__all__ = ["eval_response", "routes", "scorer_names"]
+__all__ = ["eval_response", "routes"]
 
 STATUSES = ("failing", "errored", "failed", "passed", "needs_review")
 
@@ -138,16 +139,6 @@ def _threshold_texts(config: EvalConfig) -> list[tuple[str, str]]:
 
 def eval_page(request: Request) -> Response:
     return eval_response(request, request.path_params["name"])
-
-
-def scorer_names(manifest: RunManifest, records: list[dict[str, Any]]) -> list[str]:
-    """The run's scorers: those of its summary, then any other found in its results."""
-    names = list(manifest.summary.scores) if manifest.summary else []
-    for record in records:
-        for name in record.get("scores") or {}:
-            if name not in names:
-                names.append(name)
-    return names
 
 
 def _load_run(project: Project, ref: str) -> tuple[RunInfo, RunManifest, list[dict[str, Any]], list[ReviewLine]]:

@@ -1,5 +1,6 @@
-"""Inline SVG line charts: one scorer's mean over runs, as plain numbers for a
-template to draw (nothing here writes markup, so nothing escapes by hand)."""
+"""Line charts of one scorer's mean over runs, as plain numbers to draw: the web UI's
+template and the HTML report both draw these (nothing here writes markup, so
+nothing escapes by hand)."""
 
 from __future__ import annotations
 
