@@ -20,9 +20,8 @@ from starlette.testclient import TestClient
 from gitevals.cli import cli
 from gitevals.formats import ReviewLine, RunManifest
 from gitevals.runs import human_score, latest_reviews, read_reviews
-
-from .conftest import ProjectDir
-from .test_ui import CHROMIUM, ORIGIN, XSS, chromium_page, project_with_runs, run, run_ids, serving
+from tests.conftest import ProjectDir
+from tests.ui.test_ui import CHROMIUM, ORIGIN, XSS, chromium_page, project_with_runs, run, run_ids, serving
 
 REVIEWER = "Rita Reviewer"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"

@@ -8,6 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+import gitevals
 from gitevals import ScorerInput, TargetResult, arun_evals, run_evals
 from gitevals.engine import ItemResult
 from gitevals.errors import ConfigError
@@ -128,8 +129,10 @@ def test_errors_and_timeouts_are_recorded_and_the_run_goes_on() -> None:
     by_id = {r.item.id: r for r in result.items}
     error = by_id["e"].error
     assert error is not None and (error["type"], error["message"]) == ("ValueError", "model said no")
-    assert error["where"].endswith("test_runner.py:119 in target")  # the target's own frame, not the runner's
-    assert "gitevals/runner.py" not in error["traceback"] and error["traceback"].endswith("ValueError: model said no")
+    raised_at = target.__code__.co_firstlineno + 2  # the `raise` line: the target's own frame, not the runner's
+    assert error["where"].endswith(f"test_runner.py:{raised_at} in target")
+    assert str(Path(gitevals.__file__).parent) not in error["traceback"]
+    assert error["traceback"].endswith("ValueError: model said no")
     assert by_id["t"].error is not None and by_id["t"].error["type"] == "timeout"
     assert by_id["e"].scores == {} and by_id["ok"].scores["exact_match"]["value"] == 1.0
     assert (result.summary.completed, result.summary.errors) == (1, 2)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ProjectDir
-from .test_ui import AGENT, CHROMIUM, chromium_page, project_with_runs, run_ids, serving
+from tests.conftest import ProjectDir
+from tests.ui.test_ui import AGENT, CHROMIUM, chromium_page, project_with_runs, run_ids, serving
 
 # Each answer takes 0.3 s, so that with one item at a time the page shows the
 # first results well before the run ends.

@@ -14,8 +14,7 @@ from click.testing import CliRunner
 
 from gitevals.cli import cli
 from gitevals.formats import ResultLine, RunManifest
-
-from .conftest import ProjectDir, git, invoke
+from tests.conftest import ProjectDir, git, invoke
 
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
 

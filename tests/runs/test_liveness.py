@@ -28,11 +28,10 @@ from gitevals.runs import (
     run_liveness,
     update_manifest,
 )
-
-from .conftest import ProjectDir
-from .test_cli import invoke
-from .test_ui import ORIGIN, post, project_with_runs, serving
-from .test_ui_follow import ITEMS, events, running_again, slow_project, sse_lines, start_cli_run
+from tests.cli.test_cli import invoke
+from tests.conftest import ProjectDir
+from tests.ui.test_ui import ORIGIN, post, project_with_runs, serving
+from tests.ui.test_ui_follow import ITEMS, events, running_again, slow_project, sse_lines, start_cli_run
 
 linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(),
                                 reason="tells processes apart by their start in /proc/PID/stat (Linux)")

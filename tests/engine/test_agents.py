@@ -14,8 +14,7 @@ from gitevals import run_evals, trace
 from gitevals.cli import cli
 from gitevals.runs import list_runs, read_results
 from gitevals.scorers import ScorerInput, resolve_scorer
-
-from .conftest import ProjectDir
+from tests.conftest import ProjectDir
 
 
 @trace.tool

@@ -28,8 +28,7 @@ from gitevals.formats import RunManifest
 from gitevals.project import find_project
 from gitevals.runs import list_runs
 from gitevals.ui import bind, create_app, make_server
-
-from .conftest import ProjectDir, git
+from tests.conftest import ProjectDir, git
 
 ORIGIN = "http://testserver"
 XSS = "<script>alert(1)</script>"
@@ -92,7 +91,7 @@ async def slow(question):
 def project_with_runs(project: ProjectDir, runs: int = 1) -> ProjectDir:
     """The support dataset (with a hand-written comment), an eval of `agent:answer`,
     committed, and `runs` runs made at successive commits (the last one worse)."""
-    from .conftest import SUPPORT_DATASET
+    from tests.conftest import SUPPORT_DATASET
 
     project.write("agent.py", AGENT)
     project.write("mode.txt", "good\n")

@@ -13,9 +13,8 @@ from gitevals.cli import cli
 from gitevals.runs import list_runs, read_results
 from gitevals.scorers import ScorerError, resolve_scorer
 from gitevals.scorers._judge import parse_judgement
-
-from .conftest import ProjectDir
-from .http_fakes import FakeServer, Request
+from tests.conftest import ProjectDir
+from tests.http_fakes import FakeServer, Request
 
 KEY = "judge-key-never-stored"
 RUBRIC = "The answer states the refund window correctly and briefly."

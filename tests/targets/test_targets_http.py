@@ -14,9 +14,8 @@ from gitevals import ConfigError, run_evals
 from gitevals.cli import cli
 from gitevals.runs import list_runs, read_results
 from gitevals.targets import HttpTarget, MastraTarget, OpenAITarget, resolve_target
-
-from .conftest import ProjectDir
-from .http_fakes import FakeServer, Request
+from tests.conftest import ProjectDir
+from tests.http_fakes import FakeServer, Request
 
 SECRET = "s3cret-token-never-stored"
 

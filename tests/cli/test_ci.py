@@ -16,10 +16,9 @@ from ruamel.yaml import YAML
 
 from gitevals.cli import cli
 from gitevals.runs import list_runs
+from tests.conftest import ProjectDir, invoke
 
-from .conftest import ProjectDir, invoke
-
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 JUNIT_XSD = xmlschema.XMLSchema(str(REPO / "tests" / "data" / "junit.xsd"))
 
 AGENT = '''

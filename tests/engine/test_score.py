@@ -18,8 +18,7 @@ from gitevals.engine import score_run
 from gitevals.formats import ResultLine, RunManifest
 from gitevals.project import find_project
 from gitevals.runs import SCORES, list_runs
-
-from .conftest import ProjectDir, git, invoke
+from tests.conftest import ProjectDir, git, invoke
 
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
 

@@ -20,10 +20,9 @@ from gitevals.cli import cli
 from gitevals.errors import ConfigError, NotFoundError
 from gitevals.formats import generate_schemas, stale_schemas
 from gitevals.project import find_project
+from tests.conftest import ProjectDir, git
 
-from .conftest import ProjectDir, git
-
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
 
 

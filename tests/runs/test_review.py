@@ -16,8 +16,7 @@ import pytest
 from gitevals.formats import ReviewLine, RunManifest
 from gitevals.report.text import trajectory_summary
 from gitevals.runs import human_score
-
-from .conftest import ProjectDir, invoke
+from tests.conftest import ProjectDir, invoke
 
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
 REVIEWER = "Rita Reviewer"

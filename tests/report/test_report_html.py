@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from gitevals.formats import RunManifest
-
-from .conftest import ProjectDir, git, invoke
+from tests.conftest import ProjectDir, git, invoke
 
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
 XSS = "<script>alert(1)</script>"

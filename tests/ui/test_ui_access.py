@@ -19,9 +19,8 @@ from click.testing import CliRunner
 from gitevals.cli import cli
 from gitevals.errors import GitevalsError
 from gitevals.ui import access_token, is_loopback
-
-from .conftest import ProjectDir
-from .test_ui import CHROMIUM, CHROMIUM_ARGS, _get_when_up, project_with_runs
+from tests.conftest import ProjectDir
+from tests.ui.test_ui import CHROMIUM, CHROMIUM_ARGS, _get_when_up, project_with_runs
 
 URL = re.compile(r"at (http://(\S+):(\d+)/(?:\?token=([\w-]+))?) \(Ctrl-C stops\)")
 

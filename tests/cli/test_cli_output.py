@@ -18,11 +18,10 @@ from rich.console import Console
 from gitevals._util.words import gate_text, plural
 from gitevals.cli import cli
 from gitevals.report.text import render_items
+from tests.cli.test_cli import EXE, invoke
+from tests.conftest import ProjectDir
 
-from .conftest import ProjectDir
-from .test_cli import EXE, invoke
-
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def run_cli(project: ProjectDir, *args: str) -> subprocess.CompletedProcess[str]:

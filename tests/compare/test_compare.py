@@ -11,8 +11,7 @@ import pytest
 from gitevals.compare import compare, paired_t, t_critical, t_two_sided_p
 from gitevals.project import find_project
 from gitevals.runs import find_baseline, list_runs, load_run
-
-from .conftest import ProjectDir, git, invoke
+from tests.conftest import ProjectDir, git, invoke
 
 AGENT = '''
 import json, pathlib

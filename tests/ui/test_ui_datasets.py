@@ -18,9 +18,8 @@ from starlette.testclient import TestClient
 
 from gitevals.cli import cli
 from gitevals.datasets import load_dataset
-
-from .conftest import ProjectDir, git
-from .test_ui import CHROMIUM, ORIGIN, XSS, chromium_page, post, rows, serving
+from tests.conftest import ProjectDir, git
+from tests.ui.test_ui import CHROMIUM, ORIGIN, XSS, chromium_page, post, rows, serving
 
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 

@@ -19,8 +19,7 @@ import pytest
 
 from gitevals import RetryableError, run_evals
 from gitevals.runs import list_runs, read_results
-
-from .conftest import ProjectDir, invoke
+from tests.conftest import ProjectDir, invoke
 
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
 

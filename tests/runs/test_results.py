@@ -15,8 +15,7 @@ import pytest
 
 from gitevals.errors import DataError
 from gitevals.runs import new_run_id, parse_results, read_results
-
-from .conftest import ProjectDir
+from tests.conftest import ProjectDir
 
 
 def test_run_ids_sort_by_time() -> None:

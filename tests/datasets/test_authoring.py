@@ -14,8 +14,7 @@ from gitevals._yaml.emit import emit_item
 from gitevals._yaml.load import load_yaml
 from gitevals.datasets import EditableDataset, load_dataset, new_id
 from gitevals.errors import DataError, NotFoundError
-
-from .conftest import ProjectDir, git, invoke
+from tests.conftest import ProjectDir, git, invoke
 
 HAND_WRITTEN = """\
 # yaml-language-server: $schema=../schemas/dataset.schema.json

@@ -19,9 +19,8 @@ import pytest
 
 from gitevals.runs import RESULTS, read_manifest, update_manifest
 from gitevals.ui import follow
-
-from .conftest import ProjectDir
-from .test_ui import CHROMIUM, CHROMIUM_ARGS, project_with_runs, serving
+from tests.conftest import ProjectDir
+from tests.ui.test_ui import CHROMIUM, CHROMIUM_ARGS, project_with_runs, serving
 
 # Deterministic and slow enough to be watched: one item every 0.3 s.
 SLOW_AGENT = '''
