@@ -26,7 +26,7 @@ __all__ = ["YamlProblem", "load_yaml", "locate", "parse_problem"]
 
 def _timestamp_as_text(constructor: Any, node: Any) -> str:
     # YAML 1.1 timestamps would become datetime objects, which are not JSON.
-    return constructor.construct_scalar(node)
+    return str(constructor.construct_scalar(node))
 
 
 @lru_cache(maxsize=1)

@@ -179,7 +179,7 @@ class _Item:
         found = self.scores.get(scorer)
         if not found:
             return False
-        return found[2] * 2 >= found[1]
+        return bool(found[2] * 2 >= found[1])
 
     def reason(self, scorer: str) -> str | None:
         found = self.scores.get(scorer)

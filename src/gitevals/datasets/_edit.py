@@ -28,7 +28,8 @@ from gitevals._yaml.load import YamlProblem, load_yaml, parse_problem
 from gitevals.errors import DataError, NotFoundError, Problem
 from gitevals.formats import ID_RE, DatasetItemModel
 
-from ._load import Dataset, parse_dataset
+from ._item import Dataset
+from ._load import parse_dataset
 
 if TYPE_CHECKING:
     from gitevals.project import Project

@@ -59,7 +59,8 @@ class DatasetItem:
 
     @property
     def context(self) -> dict[str, Any]:
-        return json.loads(self._context)
+        context: dict[str, Any] = json.loads(self._context)
+        return context
 
     @property
     def input_hash(self) -> str:

@@ -17,7 +17,8 @@ from gitevals.git import CommitInfo, Repository, open_repo
 from gitevals.project import Project
 
 from . import _cache as _datasetcache
-from ._load import Dataset, parse_dataset
+from ._item import Dataset
+from ._load import parse_dataset
 
 __all__ = ["DatasetHistory", "DatasetVersion", "ItemChanges", "dataset_commits", "item_changes"]
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from gitevals._util.clock import utc_now
 from gitevals.errors import GitevalsError
@@ -16,7 +17,7 @@ from ._summary import check_thresholds, summarize
 
 __all__ = ["merge_runs"]
 
-_SAME = {
+_SAME: dict[str, Callable[[RunManifest], Any]] = {
     "eval": lambda m: m.eval,
     "commit": lambda m: m.git.commit if m.git else None,
     "dataset version": lambda m: m.dataset_hash,
