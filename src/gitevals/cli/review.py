@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,6 +13,9 @@ from ._common import RUN_FORMS, RunRef, get_project
 
 KEYS = "[p]ass  [f]ail  0..1 score  [c]omment  [!] flag  [s]kip  [b]ack  [q]uit"
 _SHOWN = 1500  # characters of one field shown before it is cut
+
+if TYPE_CHECKING:
+    from gitevals.formats import ResultRecord
 
 
 @click.command(epilog=RUN_FORMS)
@@ -126,7 +129,7 @@ def _is_score(text: str) -> bool:
         return False
 
 
-def _show(session: Any, record: dict[str, Any]) -> None:
+def _show(session: Any, record: ResultRecord) -> None:
     summary = session.manifest.summary
     trial = trial_label(record.get("trial"), summary.trials if summary else 1)
     head = f"[{session.position + 1}/{len(session.queue)}] {record['item_id']}{trial}"
@@ -135,10 +138,11 @@ def _show(session: Any, record: dict[str, Any]) -> None:
     if record.get("expected") is not None:
         _field("expected", record.get("expected"))
     _field("output", record.get("output"))
-    if record.get("trajectory"):
+    trajectory = record.get("trajectory")
+    if trajectory:
         from gitevals.report.text import trajectory_summary
 
-        click.echo(f"{click.style('trajectory', bold=True)}: {trajectory_summary(record['trajectory'])}")
+        click.echo(f"{click.style('trajectory', bold=True)}: {trajectory_summary(trajectory)}")
     scores = {k: v for k, v in (record.get("scores") or {}).items() if k != "human"}
     for name, score in scores.items():
         if score.get("skipped"):

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from gitevals._util.words import plural
 
 from ._common import EXIT_FAILED, EXIT_INTERRUPTED, RUN_FORMS, console, err_console, get_project, is_interactive
 from .compare import comparison_options, print_comparison
+
+if TYPE_CHECKING:
+    from gitevals.formats import ResultRecord
 
 
 @click.command(epilog=RUN_FORMS)
@@ -76,10 +80,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         plan = plan_eval(project, eval_name, tags=tags, concurrency=concurrency, trials=trials,
                          shard=_shard(shard), only_failed_from=failed_ref)
     baseline = display = None
-    if baseline_ref is not None:  # a ref that names nothing is an error now, not after the whole run
-        from gitevals.runs import check_ref
-
-        check_ref(project, baseline_ref)
+    if baseline_ref is not None:
         display = {key: compare_options.pop(key) for key in ("fmt", "output")}
         baseline = Baseline(baseline_ref, **compare_options)  # type: ignore[arg-type]
     reuse = None
@@ -91,7 +92,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         RichProgress(console(), 0) if is_interactive() else PlainProgress(click.echo, 0)
     )
     folder_holder: list[str] = []
-    failures: list[dict] = []
+    failures: list[ResultRecord] = []
 
     def started(folder, manifest, remaining: int) -> None:  # type: ignore[no-untyped-def]
         # The report's imports (rich) are only needed at the end: load them

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitevals._util.gc import paused_gc
-from gitevals.formats import GateResult, RunManifest, recorded_scorers, scorer_config_key
+from gitevals.formats import GateResult, ResultRecord, RunManifest, recorded_scorers, scorer_config_key
 from gitevals.git import CommitInfo
 from gitevals.runs import LoadedRun, scorer_names
 
@@ -160,7 +160,7 @@ class _Item:
 
     __slots__ = ("hashes", "record", "trials", "errored", "scores")
 
-    def __init__(self, record: dict[str, Any]) -> None:
+    def __init__(self, record: ResultRecord) -> None:
         self.hashes = (record["input_hash"], record["expected_hash"], record.get("hash", ""))
         self.record = record  # the first trial without an error, for showing input and output
         self.trials = 0
@@ -186,7 +186,7 @@ class _Item:
         return found[3] if found else None
 
 
-def _fold(records: Sequence[dict[str, Any]]) -> dict[str, _Item]:
+def _fold(records: Sequence[ResultRecord]) -> dict[str, _Item]:
     items: dict[str, _Item] = {}
     with paused_gc():
         for record in records:

@@ -30,6 +30,7 @@ from gitevals.project import Project
 from gitevals.runs import (
     LoadedRun,
     RunWriter,
+    check_ref,
     check_thresholds,
     current_process,
     load_run,
@@ -348,6 +349,8 @@ async def arun_eval(
     `baseline` compares the finished run with the newest run of the eval at
     that ref; the comparison's gates (the eval's `gate:`) join the manifest's.
     """
+    if baseline is not None:  # a ref that names nothing is an error now, not after the whole run
+        check_ref(project, baseline.ref)
     process = current_process(interruptible=interruptible)
     if resume is not None:
         writer, done = _reopen(project, plan, resume, force, process)

@@ -24,7 +24,7 @@ if sys.version_info < (3, 11):  # pragma: no cover
 from gitevals._util.clock import utc_now
 from gitevals._util.retry import RateLimiter, backoff_s, parse_rate, retry_info
 from gitevals.datasets import Dataset, DatasetItem, make_item
-from gitevals.formats import Summary, result_passed, walk_steps
+from gitevals.formats import ResultRecord, Summary, result_passed, walk_steps
 from gitevals.runs import Summarizer
 from gitevals.scorers import (
     BoundScorer,
@@ -64,10 +64,10 @@ class ItemResult:
         """No error, and every scorer that applied passed."""
         return result_passed(self.error, self.scores)
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self) -> ResultRecord:
         """This result as one line of results.jsonl (see `models.ResultLine`)."""
         item = self.item
-        record: dict[str, Any] = {
+        record: ResultRecord = {
             "item_id": item.id,
             "trial": self.trial,
             "input": item.input,

@@ -33,6 +33,7 @@ from gitevals._yaml.validation import read_model
 from gitevals.errors import ConfigError, GitevalsError, NotFoundError, Problem, did_you_mean
 from gitevals.formats import (
     EvalConfig,
+    ResultRecord,
     RunManifest,
     ScorerConfig,
     ScorerSummary,
@@ -335,7 +336,7 @@ class _Work:
 
 def _plan(
     manifest: RunManifest,
-    records: list[dict[str, Any]],
+    records: list[ResultRecord],
     leftover: dict[Key, dict[str, Any]],
     leftover_specs: dict[str, Any],
     bound: list[BoundScorer],
@@ -413,7 +414,7 @@ def _names(names: Sequence[str]) -> str:
 async def _score_jobs(
     project: Project,
     manifest: RunManifest,
-    records: list[dict[str, Any]],
+    records: list[ResultRecord],
     jobs: list[tuple[int, BoundScorer]],
     concurrency: int,
     side: ScoreFile,
@@ -457,7 +458,7 @@ def _dataset_items(project: Project, manifest: RunManifest) -> dict[str, Any]:
     return {item.id: item for item in dataset.items}
 
 
-def _sample(record: dict[str, Any], items: dict[str, Any], options: Mapping[str, Any]) -> ScorerInput:
+def _sample(record: ResultRecord, items: dict[str, Any], options: Mapping[str, Any]) -> ScorerInput:
     item = items.get(record["item_id"])
     if item is not None and item.hash != record.get("hash"):
         item = None  # a later edit, not the item as it was run
@@ -482,7 +483,7 @@ def _finish(
     project: Project,
     folder: Path,
     manifest: RunManifest,
-    records: list[dict[str, Any]],
+    records: list[ResultRecord],
     bound: list[BoundScorer],
     plan: ScoringPlan,
     scores: dict[tuple[int, str], dict[str, Any]],
@@ -563,7 +564,7 @@ def _merged_specs(specs: list[Any], bound: list[BoundScorer]) -> list[Any]:
     return merged
 
 
-def _copy_to_working_tree(folder: Path, manifest: RunManifest, records: list[dict[str, Any]]) -> None:
+def _copy_to_working_tree(folder: Path, manifest: RunManifest, records: list[ResultRecord]) -> None:
     """Write a run read from git history to its folder; run.json last, so that a
     folder with a manifest always has its results."""
     folder.mkdir(parents=True, exist_ok=True)

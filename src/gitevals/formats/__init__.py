@@ -29,12 +29,14 @@ from ._models import (
     Versions,
     WorkflowScorerConfig,
 )
+from ._records import ResultRecord
 from ._schemas import field_docstrings, generate_schemas, stale_schemas, write_schemas
 from ._scorer_specs import recorded_scorer_name, recorded_scorers, scorer_config_key
 from ._trajectory import walk_steps
 from ._verdicts import record_passed, result_passed, score_passed
 
 __all__ = [
+    "ResultRecord",
     "ID_RE",
     "record_passed",
     "recorded_scorer_name",

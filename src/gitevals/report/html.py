@@ -21,7 +21,7 @@ from typing import Any
 
 from gitevals._util.words import gate_parts, plural, trial_label
 from gitevals.compare import Comparison
-from gitevals.formats import GateResult, RunManifest
+from gitevals.formats import GateResult, ResultRecord, RunManifest
 from gitevals.runs import HUMAN, item_status, scorer_names
 
 from .charts import Chart, trend_charts
@@ -163,7 +163,7 @@ def _header(m: RunManifest, source: str) -> str:
             f'<dl class="meta">{items}</dl></header>')
 
 
-def _summary(m: RunManifest, records: Sequence[dict[str, Any]]) -> str:
+def _summary(m: RunManifest, records: Sequence[ResultRecord]) -> str:
     parts = ['<section id="summary"><h2>Summary</h2>']
     s = m.summary
     if s is None:
@@ -208,7 +208,7 @@ def _gates(gates: Sequence[GateResult]) -> str:
     return f'<div id="gates"><h3>Gates</h3><ul>{"".join(lines)}</ul></div>'
 
 
-def _distributions(m: RunManifest, records: Sequence[dict[str, Any]]) -> str:
+def _distributions(m: RunManifest, records: Sequence[ResultRecord]) -> str:
     names = scorer_names(m, records)
     if not names:
         return '<section id="distributions"><h2>Score distributions</h2><p>No scores.</p></section>'
@@ -320,7 +320,7 @@ def _comparison(cmp: Comparison) -> str:
     return "".join(parts)
 
 
-def _items(records: Sequence[dict[str, Any]], limit: int) -> str:
+def _items(records: Sequence[ResultRecord], limit: int) -> str:
     ordered = sorted(records, key=lambda r: (str(r["item_id"]), r.get("trial", 0)))
     statuses = [item_status(r) for r in ordered]
     rows = list(zip(ordered, statuses, strict=True))
@@ -352,7 +352,7 @@ def _items(records: Sequence[dict[str, Any]], limit: int) -> str:
     return "".join(parts)
 
 
-def _item_row(record: dict[str, Any], status: str, trials: int) -> str:
+def _item_row(record: ResultRecord, status: str, trials: int) -> str:
     label = trial_label(record.get("trial"), trials).strip(" ()")  # `trial 2 of 3`: counted from 1
     trial = f'<div class="muted">{_e(label)}</div>' if label else ""
     error = record.get("error")
@@ -360,8 +360,9 @@ def _item_row(record: dict[str, Any], status: str, trials: int) -> str:
         output = f'<div class="errored">{_e(error.get("type", "error"))}: </div>{_pre(error.get("message", ""))}'
     else:
         output = _pre(record.get("output"))
-    if record.get("trajectory"):
-        output += f'<div class="reason">trajectory: {_e(trajectory_summary(record["trajectory"]))}</div>'
+    trajectory = record.get("trajectory")
+    if trajectory:
+        output += f'<div class="reason">trajectory: {_e(trajectory_summary(trajectory))}</div>'
     scores = []
     for name, score in (record.get("scores") or {}).items():
         if score.get("skipped"):

@@ -7,7 +7,7 @@ from typing import Any
 
 from gitevals._util.words import gate_parts, plural, trial_label
 from gitevals.compare import Comparison
-from gitevals.formats import RunManifest, record_passed, score_passed
+from gitevals.formats import ResultRecord, RunManifest, record_passed, score_passed
 
 from .comparison import comparison_markdown
 from .text import short
@@ -19,7 +19,7 @@ def _cell(value: Any, limit: int = 200) -> str:
     return "`" + short(value, limit).replace("|", "\\|").replace("`", "'") + "`"
 
 
-def run_markdown(manifest: RunManifest, records: Sequence[dict[str, Any]], comparison: Comparison | None = None) -> str:
+def run_markdown(manifest: RunManifest, records: Sequence[ResultRecord], comparison: Comparison | None = None) -> str:
     """Summary, gates, the comparison with the baseline, and the failing items."""
     passed = all(g.passed for g in manifest.gates)
     commit = (manifest.git.commit or "")[:8] if manifest.git else "outside git"
@@ -50,8 +50,9 @@ def run_markdown(manifest: RunManifest, records: Sequence[dict[str, Any]], compa
         lines += [f"<details><summary>{plural(len(failing), noun)}</summary>", "",
                   "| item | why | input | output |", "|---|---|---|---|"]
         for record in failing[:200]:
-            if record.get("error"):
-                why = f"error: {record['error'].get('message', '')}"
+            error = record.get("error")
+            if error:
+                why = f"error: {error.get('message', '')}"
             else:
                 why = "; ".join(f"{n} {s.get('value')}" for n, s in record.get("scores", {}).items()
                                 if not score_passed(s))

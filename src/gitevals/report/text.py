@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from gitevals._util.words import gate_parts, plural
-from gitevals.formats import GateResult, RunManifest, Summary, record_passed, score_passed
+from gitevals.formats import GateResult, ResultRecord, RunManifest, Summary, record_passed, score_passed
 
 __all__ = [
     "render_gates", "render_items", "render_run_end", "render_runs", "render_summary", "short",
@@ -102,12 +102,12 @@ def render_gates(gates: Sequence[GateResult]) -> RenderableType:
 
 
 def render_items(
-    records: Iterable[dict[str, Any]], limit: int | None = _FAILURES_SHOWN, more_hint: str = "", trials: int = 1
+    records: Iterable[ResultRecord], limit: int | None = _FAILURES_SHOWN, more_hint: str = "", trials: int = 1
 ) -> Text:
     """Errored and failing records, by item id, with the scorers that failed and why. With several
     trials, one entry per item: how many of its trials failed, and the first failing trial's reasons."""
     lines = []
-    by_item: dict[str, list[dict[str, Any]]] = {}
+    by_item: dict[str, list[ResultRecord]] = {}
     failing = sorted((r for r in records if not record_passed(r)), key=lambda r: (r["item_id"], r.get("trial") or 0))
     for record in failing:
         by_item.setdefault(record["item_id"], []).append(record)
@@ -136,7 +136,7 @@ def render_items(
     return Text.from_markup("\n".join(lines))
 
 
-def render_run_end(manifest: RunManifest, failures: Sequence[dict[str, Any]], folder: str) -> RenderableType:
+def render_run_end(manifest: RunManifest, failures: Sequence[ResultRecord], folder: str) -> RenderableType:
     """What `gitevals run` prints at the end: failing items, the summary, the gates."""
     parts: list[RenderableType] = []
     if failures:

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gitevals.errors import NotFoundError
-from gitevals.formats import RunManifest
+from gitevals.formats import ResultRecord, RunManifest
 from gitevals.git import Repository, open_repo
 from gitevals.project import Project
 
@@ -28,7 +28,7 @@ class LoadedRun:
     """A run's manifest and results, and where they were read from."""
 
     manifest: RunManifest
-    records: list[dict[str, Any]]
+    records: list[ResultRecord]
     source: str
     """The run folder, or `<commit>:<path>` for a run read from git history."""
     reviews: tuple[Any, ...] = ()

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from gitevals._util.clock import utc_now
 from gitevals.errors import DataError, GitevalsError
-from gitevals.formats import ReviewLine, RunManifest, record_passed
+from gitevals.formats import ResultRecord, ReviewLine, RunManifest, record_passed
 
 from ._store import find_run, read_manifest, read_results, write_manifest
 from ._summary import summarize
@@ -114,7 +114,7 @@ def human_score(review: ReviewLine) -> dict[str, Any] | None:
     return {"value": value, "passed": passed, "reason": review.comment, "details": details, "added_at": review.time}
 
 
-def apply_reviews(records: Sequence[dict[str, Any]], reviews: Iterable[ReviewLine]) -> list[dict[str, Any]]:
+def apply_reviews(records: Sequence[ResultRecord], reviews: Iterable[ReviewLine]) -> list[ResultRecord]:
     """`records` with each reviewed one's `human` score set (copies; the others as they are)."""
     latest = latest_reviews(reviews)
     if not latest:
@@ -129,12 +129,12 @@ def apply_reviews(records: Sequence[dict[str, Any]], reviews: Iterable[ReviewLin
     return merged
 
 
-def records_with_reviews(folder: Path, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def records_with_reviews(folder: Path, records: Sequence[ResultRecord]) -> list[ResultRecord]:
     """The run's `records` with the `human` scores of its reviews.jsonl merged in."""
     return apply_reviews(records, read_reviews(folder))
 
 
-def manifest_with_reviews(manifest: RunManifest, records: Sequence[dict[str, Any]]) -> RunManifest:
+def manifest_with_reviews(manifest: RunManifest, records: Sequence[ResultRecord]) -> RunManifest:
     """`manifest` with its summary recomputed from `records` (which already hold
     the human scores); unchanged when the run has no summary yet. Gates stay
     as they are: thresholds cannot name `human`, and other scorers' statistics
@@ -158,7 +158,7 @@ def save_summary(folder: Path) -> RunManifest:
     return updated
 
 
-def item_status(record: dict[str, Any]) -> Status:
+def item_status(record: ResultRecord) -> Status:
     """`errored` (the target failed), `needs_review` (nothing scored it: an eval
     without scorers, not yet reviewed), `passed` or `failed`."""
     if record.get("error") is not None:
@@ -169,7 +169,7 @@ def item_status(record: dict[str, Any]) -> Status:
     return "passed" if record_passed(record) else "failed"
 
 
-def review_counts(records: Sequence[dict[str, Any]], reviews: Iterable[ReviewLine]) -> dict[str, int]:
+def review_counts(records: Sequence[ResultRecord], reviews: Iterable[ReviewLine]) -> dict[str, int]:
     """How many results can be reviewed (`reviewable`: the target answered), how
     many are `reviewed`, `flagged`, and `needs_review` (no score at all)."""
     latest = latest_reviews(reviews)
@@ -206,7 +206,7 @@ class ReviewSession:
     places and `back` still reaches them. The latest reviews are all shown.
     """
 
-    def __init__(self, folder: Path, manifest: RunManifest, records: Sequence[dict[str, Any]],
+    def __init__(self, folder: Path, manifest: RunManifest, records: Sequence[ResultRecord],
                  reviews: Sequence[ReviewLine], reviewer: str | None, only: str = "unreviewed",
                  begun: int | None = None) -> None:
         if only not in ONLY:
@@ -236,7 +236,7 @@ class ReviewSession:
         self.position = 0
         self._file: IO[str] | None = None
 
-    def _wanted(self, record: dict[str, Any], review: ReviewLine | None) -> bool:
+    def _wanted(self, record: ResultRecord, review: ReviewLine | None) -> bool:
         if self.only == "unreviewed":
             return not _judged(review)
         if self.only == "flagged":
@@ -247,11 +247,11 @@ class ReviewSession:
         return True
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> ResultRecord | None:
         """The result being reviewed; None once the walk has passed the last one."""
         return self.queue[self.position] if self.position < len(self.queue) else None
 
-    def review_of(self, record: dict[str, Any]) -> ReviewLine | None:
+    def review_of(self, record: ResultRecord) -> ReviewLine | None:
         """The latest review of `record`, if any."""
         return self.latest.get(_key(record))
 
@@ -325,7 +325,7 @@ class ReviewSession:
         return self.manifest
 
 
-def _key(record: dict[str, Any]) -> Key:
+def _key(record: ResultRecord) -> Key:
     return (record["item_id"], record.get("trial", 0))
 
 

@@ -21,7 +21,7 @@ from gitevals._util.fs import atomic_write
 from gitevals._util.gc import paused_gc
 from gitevals._util.words import plural
 from gitevals.errors import DataError, NotFoundError, did_you_mean
-from gitevals.formats import RunManifest
+from gitevals.formats import ResultRecord, RunManifest
 
 __all__ = [
     "MANIFEST",
@@ -84,7 +84,7 @@ class RunWriter:
     def write_manifest(self) -> None:
         write_manifest(self.folder, self.manifest)
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: ResultRecord) -> None:
         assert self._results is not None, "RunWriter.create opens the results file"
         self._results.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self._results.flush()
@@ -133,12 +133,12 @@ def update_manifest(folder: Path, **fields: Any) -> RunManifest:
     return manifest
 
 
-def rewrite_results(folder: Path, records: Iterable[dict[str, Any]]) -> None:
+def rewrite_results(folder: Path, records: Iterable[ResultRecord]) -> None:
     """Replace results.jsonl with `records`, atomically (a re-scoring pass, a copy from git)."""
     atomic_write(folder / RESULTS, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records))
 
 
-def read_results(folder: Path) -> list[dict[str, Any]]:
+def read_results(folder: Path) -> list[ResultRecord]:
     """Every complete line of results.jsonl; a torn last line (a killed writer) is skipped."""
     path = folder / RESULTS
     if not path.exists():
@@ -146,7 +146,7 @@ def read_results(folder: Path) -> list[dict[str, Any]]:
     return parse_results(path.read_bytes(), path)
 
 
-def parse_results(raw: bytes, path: Path | str) -> list[dict[str, Any]]:
+def parse_results(raw: bytes, path: Path | str) -> list[ResultRecord]:
     """The records of results.jsonl content; `path` names it in messages."""
     text = raw.decode("utf-8")
     text = text[: text.rfind("\n") + 1]  # a torn last line: the writer was killed mid-line

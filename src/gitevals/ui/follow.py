@@ -19,14 +19,14 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio
 import anyio.to_thread
 
 from gitevals.datasets import load_dataset
 from gitevals.errors import GitevalsError
-from gitevals.formats import RunManifest
+from gitevals.formats import ResultRecord, RunManifest
 from gitevals.project import Project
 from gitevals.runs import MANIFEST, RESULTS, item_status, process_gone, read_manifest, resume_command
 
@@ -46,7 +46,7 @@ class Tail:
         self.path = path
         self.offset = 0
 
-    def read(self) -> list[dict[str, Any]]:
+    def read(self) -> list[ResultRecord]:
         try:
             size = self.path.stat().st_size
         except FileNotFoundError:
@@ -58,14 +58,14 @@ class Tail:
             chunk = handle.read(size - self.offset)
         whole = chunk[: chunk.rfind(b"\n") + 1]  # a torn last line is read again, whole, next time
         self.offset += len(whole)
-        records = []
+        records: list[ResultRecord] = []
         for line in whole.splitlines():
             try:
                 record = json.loads(line)
             except ValueError:  # not gitevals' writing: nothing to show for it
                 continue
             if isinstance(record, dict) and "item_id" in record:
-                records.append(record)
+                records.append(cast(ResultRecord, record))
         return records
 
 
@@ -83,7 +83,7 @@ class Progress:
     def finished(self) -> bool:
         return self.status != "running"
 
-    def add(self, record: dict[str, Any]) -> dict[str, Any]:
+    def add(self, record: ResultRecord) -> dict[str, Any]:
         """Count `record`; returns its `item` event."""
         status = item_status(record)
         self.counts[status] += 1
@@ -114,7 +114,7 @@ def expected_total(project: Project, manifest: RunManifest) -> int | None:
     return len(dataset.with_tags(manifest.tags).items) * int(manifest.config.get("trials", 1))
 
 
-def progress_of(project: Project, manifest: RunManifest, records: list[dict[str, Any]]) -> Progress:
+def progress_of(project: Project, manifest: RunManifest, records: list[ResultRecord]) -> Progress:
     """The progress of a run another process is recording, as its page first shows it."""
     progress = Progress(expected_total(project, manifest))
     for record in records:
@@ -122,7 +122,7 @@ def progress_of(project: Project, manifest: RunManifest, records: list[dict[str,
     return progress
 
 
-def _poll(folder: Path, tail: Tail) -> tuple[RunManifest, int, list[dict[str, Any]], bool]:
+def _poll(folder: Path, tail: Tail) -> tuple[RunManifest, int, list[ResultRecord], bool]:
     """run.json (and when it last changed), then the new results: in that
     order, so that a finished manifest comes with every result before it;
     then whether the process recording the run is gone."""

@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gitevals.errors import GitevalsError, NotFoundError
-from gitevals.formats import ReviewLine
+from gitevals.formats import ResultRecord, ReviewLine
 from gitevals.project import Project
 from gitevals.runs import (
     HUMAN,
@@ -55,7 +55,7 @@ class _Walk:
     at: int | None
     reviewer: str | None
 
-    def url(self, run_id: str, record: dict[str, Any] | None = None, **extra: Any) -> str:
+    def url(self, run_id: str, record: ResultRecord | None = None, **extra: Any) -> str:
         """The page of `record` in this walk (its summary when None)."""
         params: dict[str, Any] = {"only": self.only}
         if self.at is not None:
@@ -73,7 +73,7 @@ class _Run:
     """A run of the working tree as its review needs it: results and every review line."""
 
     info: RunInfo
-    records: list[dict[str, Any]]
+    records: list[ResultRecord]
     reviews: list[ReviewLine]
 
     @classmethod
@@ -103,7 +103,7 @@ class _Run:
                 return shown, session
         return None
 
-    def answered(self, item_id: str, trial: int) -> dict[str, Any]:
+    def answered(self, item_id: str, trial: int) -> ResultRecord:
         """The result `item_id` x `trial`, which must have an output to judge."""
         record = next((r for r in self.records if r["item_id"] == item_id and r.get("trial", 0) == trial), None)
         if record is None:

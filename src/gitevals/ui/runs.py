@@ -15,7 +15,7 @@ from gitevals._util.words import _number
 from gitevals._yaml.validation import read_model
 from gitevals.datasets import load_dataset
 from gitevals.errors import ConfigError, GitevalsError, NotFoundError
-from gitevals.formats import EvalConfig, ReviewLine, RunManifest
+from gitevals.formats import EvalConfig, ResultRecord, ReviewLine, RunManifest
 from gitevals.project import Project
 from gitevals.report.charts import trend_charts
 from gitevals.runs import (
@@ -141,7 +141,7 @@ def eval_page(request: Request) -> Response:
     return eval_response(request, request.path_params["name"])
 
 
-def _load_run(project: Project, ref: str) -> tuple[RunInfo, RunManifest, list[dict[str, Any]], list[ReviewLine]]:
+def _load_run(project: Project, ref: str) -> tuple[RunInfo, RunManifest, list[ResultRecord], list[ReviewLine]]:
     """A run of the working tree, with its human reviews counted as the scorer
     `human`; and the reviews themselves."""
     info = find_run(project.runs_dir, ref)
@@ -167,7 +167,7 @@ def run_page(request: Request) -> Response:
     params = request.query_params
     status, tag, q = params.get("status", ""), params.get("tag", "").strip(), params.get("q", "").strip()
     sort, order = params.get("sort", ""), params.get("order", "asc")
-    rows = []
+    rows: list[dict[str, Any]] = []
     counts = dict.fromkeys(STATUSES, 0)
     tags: set[str] = set()
     for record in records:
@@ -233,7 +233,7 @@ def result_page(request: Request) -> Response:
                   following=order[at + 1] if at + 1 < len(order) else None)
 
 
-def _expected_trajectory(project: Project, manifest: RunManifest, record: dict[str, Any]) -> Any:
+def _expected_trajectory(project: Project, manifest: RunManifest, record: ResultRecord) -> Any:
     """The item's expected trajectory, from the dataset file when its item is still
     the one this result was made from (the same content hash); else None."""
     if not manifest.dataset or not record.get("hash"):
