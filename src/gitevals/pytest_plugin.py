@@ -3,7 +3,8 @@ into a test (`evals/<eval>.yaml::<item_id>`).
 
 The first test of an eval runs the whole eval once, recording the run folder as
 `gitevals run` would; each test then passes or fails on its item's results.
-A failing gate (a threshold of the eval) fails the session.
+A failing gate (a threshold of the eval, or with `--gitevals-baseline REF` its
+`gate:` on the comparison with the baseline) fails the session.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="EVAL",
         help="Run gitevals evals as tests: every eval under evals/, or the ones named.",
+    )
+    group.addoption(
+        "--gitevals-baseline",
+        action="store",
+        default=None,
+        metavar="REF",
+        help="Compare each eval's run with its newest run at REF; the eval's `gate:` then fails the session.",
     )
 
 
@@ -60,10 +68,14 @@ class EvalFile(pytest.File):
         from .engine import plan_eval
         from .errors import GitevalsError
         from .project import find_project
+        from .runs import check_ref
 
         self.project = find_project(self.config.invocation_params.dir)
+        baseline = self.config.getoption("--gitevals-baseline", default=None)
         try:
             self.plan = plan_eval(self.project, str(self.path))
+            if baseline is not None:  # a ref that names nothing is an error now, not after the run
+                check_ref(self.project, baseline)
         except GitevalsError as exc:
             raise self.CollectError(str(exc)) from None
         for item in self.plan.dataset.items:
@@ -71,9 +83,10 @@ class EvalFile(pytest.File):
 
     def run_once(self) -> Any:
         if self.outcome is None:
-            from .engine import run_eval
+            from .engine import Baseline, run_eval
 
-            self.outcome = run_eval(self.project, self.plan)
+            ref = self.config.getoption("--gitevals-baseline", default=None)
+            self.outcome = run_eval(self.project, self.plan, baseline=Baseline(ref) if ref else None)
             self.config.stash.setdefault(_OUTCOMES, []).append(self.outcome)
         return self.outcome
 

@@ -148,6 +148,20 @@ def _pytest(project: ProjectDir, *args: str) -> subprocess.CompletedProcess[str]
                           cwd=project.root, capture_output=True, text=True, env=env)
 
 
+def test_pytest_plugin_gates_on_the_baseline(project: ProjectDir) -> None:
+    make(project, gate="gate: {max_regressions: 0}\n")
+    assert invoke(project, "run", "e").exit_code == 0
+    project.commit("baseline run made")
+    (project.root / "wrong.txt").write_text("q1")
+    gated = _pytest(project, "--gitevals", "--gitevals-baseline", "HEAD", "-k", "not q1 and not err")
+    assert gated.returncode == 1 and "gitevals gate: FAIL  all scorers  regressed items 1, needs <= 0" in gated.stdout
+    plain = _pytest(project, "--gitevals", "-k", "not q1 and not err")  # without a baseline, no comparison gate
+    assert plain.returncode == 0, plain.stdout + plain.stderr
+    bad = _pytest(project, "--gitevals", "--gitevals-baseline", "nope")
+    assert bad.returncode != 0 and "'nope' is not a commit" in bad.stdout  # before anything runs, no traceback
+    assert "ERROR collecting evals/e.yaml" in bad.stdout and "check_ref" not in bad.stdout
+
+
 def test_pytest_plugin_makes_each_item_a_test(project: ProjectDir) -> None:
     make(project, gate="thresholds: {exact_match: 0.5}\n")
     (project.root / "wrong.txt").write_text("q3")
