@@ -6,7 +6,10 @@ in a cycle."""
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
+
+import pytest
 
 import gitevals
 
@@ -112,3 +115,38 @@ def test_the_walk_sees_imports_of_every_kind() -> None:
     execute = GRAPH["gitevals.engine._execute"]
     assert "gitevals.runs" in execute and "gitevals.targets" in execute
     assert "gitevals.cli.run" in GRAPH["gitevals.cli"]
+
+
+LAZY_PACKAGES = sorted(
+    module for module, path in MODULES.items()
+    if path.name == "__init__.py" and "attach(__name__" in path.read_text(encoding="utf-8")
+)
+
+
+def _declared(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """A lazy package's exports as its TYPE_CHECKING block imports them and as
+    it hands them to `attach`: name -> submodule, each."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typed = {alias.name: node.module or "" for block in tree.body if isinstance(block, ast.If)
+             for node in block.body if isinstance(node, ast.ImportFrom) for alias in node.names}
+    call = next(node for node in ast.walk(tree) if isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "attach")
+    homes = ast.literal_eval(call.args[1])
+    attached = {name: module for module, names in homes.items() for name in names}
+    return typed, attached
+
+
+@pytest.mark.parametrize("package", LAZY_PACKAGES)
+def test_a_lazy_package_exports_exactly_what_it_declares(package: str) -> None:
+    typed, attached = _declared(MODULES[package])
+    module = importlib.import_module(package)
+    assert typed == attached and sorted(module.__all__) == sorted(typed) == module.__all__
+    for name, home in attached.items():
+        assert getattr(module, name) is getattr(importlib.import_module(f"{package}.{home}"), name)
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        module.nope  # noqa: B018
+
+
+def test_lazy_packages_are_the_concept_packages() -> None:
+    assert LAZY_PACKAGES == [f"gitevals.{name}" for name in
+                             ("compare", "datasets", "engine", "formats", "project", "runs")]

@@ -217,6 +217,50 @@ def test_new_add_remove_export(project: ProjectDir, tmp_path: Path) -> None:
     assert invoke(project, "dataset", "remove", "faq", "nope").exit_code == 2
 
 
+EVERY_FIELD = """
+items:
+  - id: refund
+    input: {question: "How long do refunds take?", locale: de}
+    expected: [5-7 days, a week]
+    context: {tags: [billing, de], channel: email, priority: 2}
+    expected_trajectory: {ordering: strict, steps: [{type: tool_call, name: lookup_order, args: {id: 7}}]}
+    tool_mocks: {lookup_order: {status: shipped}}
+    unmocked_tools: deny
+    request_context: {user: {tier: gold}}
+    start_options: {max_steps: 3}
+  - id: plain
+    input: "Text with, a comma and \\"quotes\\"\\nand a newline"
+    expected: just text
+  - id: tagged-only
+    input: hi
+    context: {tags: [solo]}
+"""
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_export_then_import_gives_back_the_same_items(project: ProjectDir, tmp_path: Path, fmt: str) -> None:
+    project.write("datasets/d.yaml", EVERY_FIELD)
+    exported = tmp_path / f"d.{fmt}"
+    assert invoke(project, "dataset", "export", "d", "--format", fmt, "-o", str(exported)).exit_code == 0
+    imported = invoke(project, "dataset", "import", "e", str(exported))
+    assert imported.exit_code == 0, imported.output
+    original = load_dataset(project.root / "datasets/d.yaml").items
+    back = load_dataset(project.root / "datasets/e.yaml").items
+    assert [item.to_dict() for item in back] == [item.to_dict() for item in original]
+    # naming the context column, as a user who saw it in the file would, means the same
+    again = invoke(project, "dataset", "import", "f", str(exported), "--context-col", "context")
+    assert again.exit_code == 0, again.output
+    assert load_dataset(project.root / "datasets/f.yaml").items[0].context == original[0].context
+
+
+def test_a_text_context_column_is_kept_under_its_name(project: ProjectDir, tmp_path: Path) -> None:
+    source = tmp_path / "rag.csv"
+    source.write_text("question,answer,context\nWho won?,Ann,The race was won by Ann.\n")
+    assert invoke(project, "dataset", "import", "rag", str(source), "--input-col", "question").exit_code == 0
+    [item] = load_dataset(project.root / "datasets/rag.yaml").items
+    assert item.context == {"context": "The race was won by Ann."} and item.expected == "Ann"
+
+
 def test_validate_fix_assigns_ids(project: ProjectDir) -> None:
     project.write("datasets/d.yaml", "items:\n  - input: first one\n  - input: second one\n")
     assert invoke(project, "dataset", "validate", "d").exit_code == 2

@@ -15,12 +15,45 @@ from gitevals._util.words import plural
 from gitevals.errors import DataError, Problem
 
 from ._edit import EditableDataset, item_problems
+from ._item import OPTIONAL_FIELDS, Dataset
 
-__all__ = ["ColumnMap", "ImportPlan", "Row", "apply_import", "default_mapping", "detect_format", "plan_import",
-           "read_rows"]
+__all__ = ["ColumnMap", "ImportPlan", "Row", "apply_import", "default_mapping", "detect_format", "export_text",
+           "plan_import", "read_rows"]
 
 FORMATS = ("csv", "tsv", "jsonl", "json")
+EXPORT_FORMATS = ("csv", "jsonl")
 _EXPECTED_NAMES = ("expected", "expected_output", "ground_truth", "answer", "output")
+# Columns of gitevals' own export, read back as the item fields they came from.
+_ITEM_COLUMNS = ("context", "tags", *OPTIONAL_FIELDS)
+
+
+def export_text(dataset: Dataset, fmt: str) -> str:
+    """The dataset as CSV or JSONL that `plan_import` reads back into the same items:
+    every field an item has, the optional ones only where some item uses them.
+
+    In CSV, a value that is not text is written as JSON; on import a cell holding
+    a JSON object or array becomes that value, and any other cell stays text."""
+    buffer = io.StringIO()
+    if fmt == "jsonl":
+        for item in dataset.items:
+            record = {"id": item.id, "input": item.input, "expected": item.expected, "context": item.context}
+            record.update({key: getattr(item, key) for key in OPTIONAL_FIELDS if getattr(item, key) is not None})
+            buffer.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return buffer.getvalue()
+    used = [key for key in OPTIONAL_FIELDS if any(getattr(item, key) is not None for item in dataset.items)]
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["id", "input", "expected", "tags", "context", *used])
+    for item in dataset.items:
+        context = {k: v for k, v in item.context.items() if k != "tags"}
+        writer.writerow([item.id, _csv_cell(item.input), _csv_cell(item.expected), ",".join(item.tags),
+                         _csv_cell(context or None), *(_csv_cell(getattr(item, key)) for key in used)])
+    return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -282,7 +315,17 @@ def _item_from(row: Row, mapping: ColumnMap, dataset: EditableDataset, taken: se
     expected = values.get(mapping.expected_col) if mapping.expected_col else None
     if expected == "":
         expected = None
-    context = {col: values[col] for col in mapping.context_cols if values.get(col) not in (None, "")}
+    mapped = {*mapping.input_cols, mapping.expected_col, mapping.id_col}
+    own = {col: values[col] for col in _ITEM_COLUMNS if col not in mapped and values.get(col) not in (None, "")}
+    # A `context` column holding an object (gitevals' own export) is the item's context;
+    # anything else in it (a RAG passage, say) is kept under the key `context`.
+    context = own.pop("context", {})
+    context = dict(context) if isinstance(context, dict) else {"context": context}
+    context.update({col: values[col] for col in mapping.context_cols
+                    if col != "context" and values.get(col) not in (None, "")})
+    tags = own.pop("tags", [])
+    tags = [t.strip() for t in tags.split(",") if t.strip()] if isinstance(tags, str) else [str(t) for t in tags]
     raw_id = values.get(mapping.id_col) if mapping.id_col else None
     item_id = str(raw_id).strip() if raw_id not in (None, "") else None
-    return dataset.build_item(value, expected, id=item_id, context=context, tags=mapping.tags, taken=taken)
+    return dataset.build_item(value, expected, id=item_id, context=context, tags=[*tags, *mapping.tags], taken=taken,
+                              **own)

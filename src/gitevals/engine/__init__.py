@@ -2,10 +2,15 @@
 recording the run, and re-scoring a finished run.
 """
 
-from ._baseline import Baseline, BaselineCheck
-from ._eval import EvalPlan, RunOutcome, arun_eval, missing_pairs, plan_eval, plan_resume, run_eval
-from ._execute import EvalResult, ItemResult, arun_evals, run_evals
-from ._rescore import ascore_run, score_run
+from typing import TYPE_CHECKING
+
+from gitevals._util.lazy import attach
+
+if TYPE_CHECKING:
+    from ._baseline import Baseline, BaselineCheck
+    from ._eval import EvalPlan, RunOutcome, arun_eval, missing_pairs, plan_eval, plan_resume, run_eval
+    from ._execute import EvalResult, ItemResult, arun_evals, run_evals
+    from ._rescore import ascore_run, score_run
 
 __all__ = [
     "Baseline",
@@ -24,3 +29,10 @@ __all__ = [
     "run_evals",
     "score_run",
 ]
+
+__getattr__, __dir__ = attach(__name__, {
+    "_baseline": ["Baseline", "BaselineCheck"],
+    "_eval": ["EvalPlan", "RunOutcome", "arun_eval", "missing_pairs", "plan_eval", "plan_resume", "run_eval"],
+    "_execute": ["EvalResult", "ItemResult", "arun_evals", "run_evals"],
+    "_rescore": ["ascore_run", "score_run"],
+})

@@ -1,50 +1,46 @@
 """The file formats: pydantic models of every YAML and JSON file gitevals reads or writes, and their JSON Schemas.
 """
 
-from ._models import (
-    ID_RE,
-    AgentScorerConfig,
-    CommandTargetConfig,
-    DatasetFile,
-    DatasetItemModel,
-    EvalConfig,
-    GateConfig,
-    GateResult,
-    GitInfo,
-    HttpTargetConfig,
-    MastraTargetConfig,
-    OpenAITargetConfig,
-    ProjectConfig,
-    PythonTargetConfig,
-    ResultLine,
-    ReviewLine,
-    RunManifest,
-    RunProcess,
-    ScorerConfig,
-    ScorerSummary,
-    ScoringPass,
-    Summary,
-    TargetConfig,
-    ThresholdConfig,
-    Versions,
-    WorkflowScorerConfig,
-)
-from ._records import ResultRecord
-from ._schemas import field_docstrings, generate_schemas, stale_schemas, write_schemas
-from ._scorer_specs import recorded_scorer_name, recorded_scorers, scorer_config_key
-from ._trajectory import walk_steps
-from ._verdicts import record_passed, result_passed, score_passed
+from typing import TYPE_CHECKING
+
+from gitevals._util.lazy import attach
+
+if TYPE_CHECKING:
+    from ._models import (
+        ID_RE,
+        AgentScorerConfig,
+        CommandTargetConfig,
+        DatasetFile,
+        DatasetItemModel,
+        EvalConfig,
+        GateConfig,
+        GateResult,
+        GitInfo,
+        HttpTargetConfig,
+        MastraTargetConfig,
+        OpenAITargetConfig,
+        ProjectConfig,
+        PythonTargetConfig,
+        ResultLine,
+        ReviewLine,
+        RunManifest,
+        RunProcess,
+        ScorerConfig,
+        ScorerSummary,
+        ScoringPass,
+        Summary,
+        TargetConfig,
+        ThresholdConfig,
+        Versions,
+        WorkflowScorerConfig,
+    )
+    from ._records import ResultRecord
+    from ._schemas import field_docstrings, generate_schemas, stale_schemas, write_schemas
+    from ._scorer_specs import recorded_scorer_name, recorded_scorers, scorer_config_key
+    from ._trajectory import walk_steps
+    from ._verdicts import record_passed, result_passed, score_passed
 
 __all__ = [
-    "ResultRecord",
-    "ID_RE",
-    "record_passed",
-    "recorded_scorer_name",
-    "recorded_scorers",
-    "result_passed",
-    "score_passed",
-    "walk_steps",
-    "scorer_config_key",
     "AgentScorerConfig",
     "CommandTargetConfig",
     "DatasetFile",
@@ -54,11 +50,13 @@ __all__ = [
     "GateResult",
     "GitInfo",
     "HttpTargetConfig",
+    "ID_RE",
     "MastraTargetConfig",
     "OpenAITargetConfig",
     "ProjectConfig",
     "PythonTargetConfig",
     "ResultLine",
+    "ResultRecord",
     "ReviewLine",
     "RunManifest",
     "RunProcess",
@@ -72,6 +70,22 @@ __all__ = [
     "WorkflowScorerConfig",
     "field_docstrings",
     "generate_schemas",
+    "record_passed",
+    "recorded_scorer_name",
+    "recorded_scorers",
+    "result_passed",
+    "score_passed",
+    "scorer_config_key",
     "stale_schemas",
+    "walk_steps",
     "write_schemas",
 ]
+
+__getattr__, __dir__ = attach(__name__, {
+    "_models": ["ID_RE", "AgentScorerConfig", "CommandTargetConfig", "DatasetFile", "DatasetItemModel", "EvalConfig", "GateConfig", "GateResult", "GitInfo", "HttpTargetConfig", "MastraTargetConfig", "OpenAITargetConfig", "ProjectConfig", "PythonTargetConfig", "ResultLine", "ReviewLine", "RunManifest", "RunProcess", "ScorerConfig", "ScorerSummary", "ScoringPass", "Summary", "TargetConfig", "ThresholdConfig", "Versions", "WorkflowScorerConfig"],
+    "_records": ["ResultRecord"],
+    "_schemas": ["field_docstrings", "generate_schemas", "stale_schemas", "write_schemas"],
+    "_scorer_specs": ["recorded_scorer_name", "recorded_scorers", "scorer_config_key"],
+    "_trajectory": ["walk_steps"],
+    "_verdicts": ["record_passed", "result_passed", "score_passed"],
+})

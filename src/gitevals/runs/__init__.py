@@ -4,48 +4,51 @@ summaries and gates, human reviews, the liveness of a running run, merging shard
 It records and reads runs; it never runs a target or a scorer (that is `gitevals.engine`).
 """
 
-from ._history import run_history
-from ._liveness import current_process, interrupt_refusal, interrupt_run, process_gone, resume_command, run_liveness
-from ._merge import merge_runs
-from ._refs import LoadedRun, check_ref, find_baseline, load_run, newest_pair
-from ._review import (
-    HUMAN,
-    ONLY,
-    ReviewSession,
-    apply_reviews,
-    default_reviewer,
-    human_score,
-    item_status,
-    latest_reviews,
-    manifest_with_reviews,
-    open_review,
-    read_reviews,
-    records_with_reviews,
-    review_counts,
-)
-from ._scorefile import SCORES, Key, ScoreFile
-from ._store import (
-    MANIFEST,
-    RESULTS,
-    RunInfo,
-    RunWriter,
-    find_run,
-    list_runs,
-    new_run_id,
-    parse_results,
-    read_manifest,
-    read_results,
-    rewrite_results,
-    update_manifest,
-    write_manifest,
-)
-from ._summary import Summarizer, check_thresholds, scorer_names, summarize
+from typing import TYPE_CHECKING
+
+from gitevals._util.lazy import attach
+
+if TYPE_CHECKING:
+    from ._history import run_history
+    from ._liveness import current_process, interrupt_refusal, interrupt_run, process_gone, resume_command, run_liveness
+    from ._merge import merge_runs
+    from ._refs import LoadedRun, check_ref, find_baseline, load_run, newest_pair
+    from ._review import (
+        HUMAN,
+        ONLY,
+        ReviewSession,
+        apply_reviews,
+        default_reviewer,
+        human_score,
+        item_status,
+        latest_reviews,
+        manifest_with_reviews,
+        open_review,
+        read_reviews,
+        records_with_reviews,
+        review_counts,
+    )
+    from ._scorefile import SCORES, Key, ScoreFile
+    from ._store import (
+        MANIFEST,
+        RESULTS,
+        RunInfo,
+        RunWriter,
+        find_run,
+        list_runs,
+        new_run_id,
+        parse_results,
+        read_manifest,
+        read_results,
+        rewrite_results,
+        update_manifest,
+        write_manifest,
+    )
+    from ._summary import Summarizer, check_thresholds, scorer_names, summarize
 
 __all__ = [
-    "SCORES",
-    "Key",
-    "ScoreFile",
     "HUMAN",
+    "Key",
     "LoadedRun",
     "MANIFEST",
     "ONLY",
@@ -53,6 +56,8 @@ __all__ = [
     "ReviewSession",
     "RunInfo",
     "RunWriter",
+    "SCORES",
+    "ScoreFile",
     "Summarizer",
     "apply_reviews",
     "check_ref",
@@ -81,11 +86,22 @@ __all__ = [
     "records_with_reviews",
     "resume_command",
     "review_counts",
+    "rewrite_results",
     "run_history",
     "run_liveness",
     "scorer_names",
     "summarize",
-    "rewrite_results",
     "update_manifest",
     "write_manifest",
 ]
+
+__getattr__, __dir__ = attach(__name__, {
+    "_history": ["run_history"],
+    "_liveness": ["current_process", "interrupt_refusal", "interrupt_run", "process_gone", "resume_command", "run_liveness"],
+    "_merge": ["merge_runs"],
+    "_refs": ["LoadedRun", "check_ref", "find_baseline", "load_run", "newest_pair"],
+    "_review": ["HUMAN", "ONLY", "ReviewSession", "apply_reviews", "default_reviewer", "human_score", "item_status", "latest_reviews", "manifest_with_reviews", "open_review", "read_reviews", "records_with_reviews", "review_counts"],
+    "_scorefile": ["SCORES", "Key", "ScoreFile"],
+    "_store": ["MANIFEST", "RESULTS", "RunInfo", "RunWriter", "find_run", "list_runs", "new_run_id", "parse_results", "read_manifest", "read_results", "rewrite_results", "update_manifest", "write_manifest"],
+    "_summary": ["Summarizer", "check_thresholds", "scorer_names", "summarize"],
+})

@@ -211,39 +211,20 @@ def import_(name: str, file: Path, fmt: str | None, input_cols: tuple[str, ...],
 def export(name: str, fmt: str, output: Path | None) -> None:
     """Write dataset NAME as CSV or JSONL.
 
-    Values that are not text are written as JSON.
+    `dataset import` reads the file back into the same items. In CSV, values
+    that are not text are written as JSON.
 
     \b
     Example:
       gitevals dataset export support-qa --format csv -o support.csv
     """
-    import csv
-    import io
-
-    from gitevals.datasets import load_dataset
+    from gitevals.datasets import export_text, load_dataset
 
     project = get_project()
     data = load_dataset(project.dataset_path(name), name)
-    buffer = io.StringIO()
-    if fmt == "jsonl":
-        for item in data.items:
-            record = {"id": item.id, "input": item.input, "expected": item.expected, "context": dict(item.context)}
-            buffer.write(json.dumps(record, ensure_ascii=False) + "\n")
-    else:
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["id", "input", "expected", "tags", "context"])
-        for item in data.items:
-            context = {k: v for k, v in item.context.items() if k != "tags"}
-            writer.writerow([item.id, _csv_cell(item.input), _csv_cell(item.expected), ",".join(item.tags),
-                             json.dumps(context, ensure_ascii=False) if context else ""])
+    text = export_text(data, fmt)
     if output is None:
-        click.echo(buffer.getvalue(), nl=False)
+        click.echo(text, nl=False)
     else:
-        output.write_text(buffer.getvalue(), encoding="utf-8")
+        output.write_text(text, encoding="utf-8")
         console().print(f"wrote {plural(len(data.items), 'item')} to {output}", markup=False)
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
