@@ -476,3 +476,40 @@ def test_a_bad_target_in_an_eval_file_is_reported_where_it_is(project: ProjectDi
         outcome.output
     )
     assert not list((project.root / "runs").glob("*/*/run.json"))
+
+
+# --- tool mocks: carried, or refused ------------------------------------------------
+
+
+MOCKED = [
+    {"id": "m1", "input": "where is order 7?", "tool_mocks": {"lookup_order": {"status": "shipped"}}},
+    {"id": "plain", "input": "hello"},
+    {"id": "m2", "input": "and order 8?", "unmocked_tools": "deny"},
+]
+
+
+def test_a_target_that_cannot_apply_tool_mocks_is_refused_before_any_call(endpoint: FakeServer) -> None:
+    with pytest.raises(ConfigError) as caught:
+        run_evals(HttpTarget(endpoint.url + "/echo"), MOCKED)
+    assert "2 items (m1, m2) set tool_mocks or unmocked_tools" in str(caught.value)
+    assert '"{{tool_mocks}}"' in str(caught.value) and endpoint.requests == []
+    [plain] = run_evals(HttpTarget(endpoint.url + "/echo"), MOCKED[1:2]).items  # no mocks: nothing to refuse
+    assert plain.error is None
+
+
+def test_an_http_target_sends_the_mocks_where_its_body_says(endpoint: FakeServer) -> None:
+    body = {"input": "{{input}}", "mocks": "{{tool_mocks}}", "unmocked": "{{unmocked_tools}}"}
+    result = run_evals(HttpTarget(endpoint.url + "/echo", body=body, output="$.received"), MOCKED)
+    sent = {r.item.id: r.output for r in result.items}
+    assert sent["m1"] == {"input": "where is order 7?", "mocks": {"lookup_order": {"status": "shipped"}},
+                          "unmocked": None}
+    assert sent["m2"] == {"input": "and order 8?", "mocks": None, "unmocked": "deny"}
+
+
+def test_an_eval_with_mocks_on_a_command_target_names_the_target_line(project: ProjectDir) -> None:
+    project.write("datasets/d.yaml", "items:\n  - {id: a, input: x, tool_mocks: {search: []}}\n  - {id: b, input: y}\n")
+    eval_file = project.write("evals/e.yaml", "dataset: d\ntarget:\n  type: command\n  command: [cat]\n")
+    result = CliRunner().invoke(cli, ["-C", str(project.root), "run", "e"])
+    assert result.exit_code == 2, result.output
+    assert f"{eval_file}:2:" in result.output and "1 item (a) set tool_mocks" in result.output  # at `target:`
+    assert not (project.root / "runs").exists()

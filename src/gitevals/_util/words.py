@@ -7,9 +7,10 @@ plain-text CI output can use it without loading either.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["GATE_FAIL", "GATE_PASS", "gate_parts", "gate_text", "item_label", "plural", "trial_label"]
+__all__ = ["GATE_FAIL", "GATE_PASS", "gate_parts", "gate_text", "id_list", "item_label", "plural", "trial_label"]
 
 GATE_PASS = "pass"
 GATE_FAIL = "FAIL"  # capitals: a failed gate is what a reader's eye must find
@@ -30,6 +31,12 @@ def item_label(item_id: Any, position: int | None = None) -> str:
     if item_id is not None and str(item_id):
         return f"item {str(item_id)!r}" + (f" (#{position})" if position is not None else "")
     return f"item #{position}" if position is not None else "an item"
+
+
+def id_list(ids: Sequence[str], shown: int = 5) -> str:
+    """`a, b, c and 4 more`: the first few ids of a list, and how many are left."""
+    text = ", ".join(ids[:shown])
+    return text + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
 def trial_label(trial: int | None, trials: int) -> str:

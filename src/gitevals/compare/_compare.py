@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gitevals._util.gc import paused_gc
+from gitevals._util.words import id_list
 from gitevals.formats import GateResult, ResultRecord, RunManifest, recorded_scorers, scorer_config_key
 from gitevals.git import CommitInfo
 from gitevals.runs import LoadedRun, scorer_names
@@ -365,16 +366,11 @@ def _delta(item_id: str, scorer: str, old: _Item, new: _Item, value_a: float, va
     )
 
 
-def _ids(ids: Sequence[str], shown: int = 5) -> str:
-    text = ", ".join(ids[:shown])
-    return text + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
-
-
 def _warnings(a: RunManifest, b: RunManifest, classes: dict[str, list[str]], commits: list[CommitInfo]) -> list[Caveat]:
     warnings = []
     changed = {name: ids for name, ids in classes.items() if name != "unchanged" and ids}
     if a.dataset_hash != b.dataset_hash or changed:
-        parts = [f"{len(ids)} {name.replace('_', ' ')} ({_ids(ids)})" for name, ids in changed.items()]
+        parts = [f"{len(ids)} {name.replace('_', ' ')} ({id_list(ids)})" for name, ids in changed.items()]
         message = f"The runs used different versions of dataset {b.dataset or a.dataset!r}: " + (
             "; ".join(parts) if parts else "items outside this comparison changed"
         )

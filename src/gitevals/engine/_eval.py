@@ -12,7 +12,7 @@ import platform
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
@@ -45,10 +45,12 @@ from gitevals.runs import (
 from gitevals.scorers import BoundScorer, resolve_scorer, scoped, scorer_entries
 from gitevals.targets import CommandTarget, PythonTarget, Target, resolve_target
 
-from ._baseline import Baseline, BaselineCheck, check_baseline
-from ._execute import CallPolicy, EvalResult, ItemResult, execute
+from ._execute import CallPolicy, EvalResult, ItemResult, execute, refuse_dropped_mocks
 
 __all__ = ["EvalPlan", "RunOutcome", "arun_eval", "missing_pairs", "plan_eval", "plan_resume", "run_eval"]
+
+if TYPE_CHECKING:
+    from ._baseline import Baseline, BaselineCheck
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,8 @@ def plan_eval(
             path=path,
             hint=did_you_mean(chosen_tags[0], dataset.all_tags()) if chosen_tags else "add items to the dataset",
         )
+    line, col = locate(text, ("target",), value=True)
+    refuse_dropped_mocks(target, selected.items, path=path, line=line, col=col)
     defaults = project.config.defaults
     return EvalPlan(
         name=path.stem,
@@ -403,6 +407,8 @@ async def arun_eval(
     _finish(writer, "failed" if result.stopped else "completed", summary=summary, gates=gates, error=result.stopped)
     if baseline is None:
         return RunOutcome(writer.folder, writer.manifest, result)
+    from ._baseline import check_baseline  # compare's imports, only when there is a baseline
+
     this_run = LoadedRun(writer.manifest, read_results(writer.folder), project.relative(writer.folder))
     check = check_baseline(project, this_run, baseline, plan.config.gate)
     manifest = writer.manifest

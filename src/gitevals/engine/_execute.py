@@ -23,7 +23,9 @@ if sys.version_info < (3, 11):  # pragma: no cover
 
 from gitevals._util.clock import utc_now
 from gitevals._util.retry import RateLimiter, backoff_s, parse_rate, retry_info
+from gitevals._util.words import id_list, plural
 from gitevals.datasets import Dataset, DatasetItem, make_item
+from gitevals.errors import ConfigError
 from gitevals.formats import ResultRecord, Summary, result_passed, walk_steps
 from gitevals.runs import Summarizer
 from gitevals.scorers import (
@@ -162,9 +164,11 @@ async def arun_evals(
     names = [s.name for s in bound]
     if len(set(names)) != len(names):
         raise ValueError(f"scorer names must be unique, got {names}")
+    items, resolved = as_items(data), resolve_target(target, options=options)
+    refuse_dropped_mocks(resolved, items)
     return await execute(
-        as_items(data),
-        resolve_target(target, options=options),
+        items,
+        resolved,
         bound,
         target_options=options,
         concurrency=concurrency,
@@ -194,6 +198,23 @@ def as_items(data: Iterable[Any] | Dataset) -> list[DatasetItem]:
     if len(set(ids)) != len(ids):
         raise ValueError("data items must have unique ids")
     return items
+
+
+def refuse_dropped_mocks(target: Target, items: Sequence[DatasetItem], **where: Any) -> None:
+    """Items with `tool_mocks` (or `unmocked_tools: deny`) need a target that gets
+    the mocks to the tools (`carries_tool_mocks`); any other would run them
+    unmocked without a word. `where` locates the target in an eval file."""
+    if getattr(target, "carries_tool_mocks", False):
+        return
+    mocked = [item.id for item in items if item.tool_mocks or item.unmocked_tools == "deny"]
+    if mocked:
+        raise ConfigError(
+            f"{plural(len(mocked), 'item')} ({id_list(mocked)}) set tool_mocks or unmocked_tools, which target "
+            f"{target.name!r} cannot apply: mocks act inside a Python process, on `@gitevals.trace.tool` functions",
+            hint='use a python target, send them to an http server with "{{tool_mocks}}" in its body, '
+                 "or leave those items out with tags",
+            **where,
+        )
 
 
 @dataclass(frozen=True)
@@ -288,7 +309,8 @@ async def _run_one(
 ) -> ItemResult:
     started_at = utc_now()
     merged = {**options, **item.start_options} if item.start_options else options
-    call = TargetCall(item.input, merged, item.id, item.context, item.request_context)
+    call = TargetCall(item.input, merged, item.id, item.context, item.request_context, item.tool_mocks,
+                      item.unmocked_tools)
     attempts = 0
     while True:
         attempts += 1

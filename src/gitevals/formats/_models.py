@@ -93,7 +93,9 @@ class HttpTargetConfig(_Strict):
     """The JSON body: any JSON value in which a string `"{{input}}"` becomes the
     item's input, `"{{options.X}}"`, `"{{context.X}}"`, `"{{request_context.X}}"`
     and `"{{id}}"` likewise (a missing value is null); inside a longer string a
-    placeholder is replaced by the value's text. Default:
+    placeholder is replaced by the value's text. `"{{tool_mocks}}"` and
+    `"{{unmocked_tools}}"` send the item's mocks, for a server that applies
+    them; without them, items with mocks are refused. Default:
     `{"input": "{{input}}", "options": "{{options}}"}`."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Query parameters, with the same placeholders as `body`."""

@@ -19,6 +19,9 @@ class TargetCall:
     item_id: str | None = None
     context: Mapping[str, Any] = field(default_factory=dict)
     request_context: Mapping[str, Any] | None = None
+    tool_mocks: Mapping[str, Any] | None = None
+    """The item's tool mocks, for a target that carries them (`carries_tool_mocks`)."""
+    unmocked_tools: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,14 @@ class TargetError(Exception):
 
 @runtime_checkable
 class Target(Protocol):
-    """What the runner calls. `name` identifies it in records."""
+    """What the runner calls. `name` identifies it in records.
+
+    A target may set `carries_tool_mocks = True` when an item's `tool_mocks`
+    reach the code that calls the tools: a Python target's `@trace.tool`
+    functions return them in-process, an http target sends them when its body
+    says `{{tool_mocks}}`. The runner refuses items with mocks for any other
+    target, which would run them unmocked without a word.
+    """
 
     name: str
 

@@ -10,7 +10,7 @@ from gitevals._util.httpclient import DEFAULT_TIMEOUT_S, LoopClient, excerpt, js
 from gitevals.errors import ConfigError
 
 from ._base import TargetCall, TargetError, TargetResult
-from ._template import PathError, check_template, format_path, lookup, parse_path, render
+from ._template import PathError, check_template, format_path, lookup, names_in, parse_path, render
 
 __all__ = ["HttpTarget"]
 
@@ -50,6 +50,8 @@ class HttpTarget:
             check_template(self.params)
         except ValueError as exc:
             raise ConfigError(f"http target: {exc}") from None
+        # The server gets the item's mocks only where the body or the query says so.
+        self.carries_tool_mocks = "tool_mocks" in names_in(self.body) | names_in(self.params)
         self._headers = json_headers(headers)
         self._http = LoopClient(timeout_s)
 
@@ -60,6 +62,8 @@ class HttpTarget:
             "context": dict(call.context),
             "request_context": dict(call.request_context) if call.request_context is not None else None,
             "id": call.item_id,
+            "tool_mocks": dict(call.tool_mocks) if call.tool_mocks is not None else None,
+            "unmocked_tools": call.unmocked_tools,
         }
         body = None if self.method in _NO_BODY else render(self.body, scope)
         params = {key: _param(value) for key, value in render(self.params, scope).items() if value is not None}

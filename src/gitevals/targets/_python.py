@@ -26,6 +26,8 @@ class PythonTarget:
     arguments) or an object with one of `run`, `generate`, `ainvoke`, `invoke`.
     """
 
+    carries_tool_mocks = True  # `@trace.tool` functions return the item's mocks in this process
+
     def __init__(self, obj: Any, name: str | None = None, options: Mapping[str, Any] | None = None) -> None:
         self.name = name or getattr(obj, "__qualname__", None) or type(obj).__name__
         self._fn = _callable_of(obj, self.name)

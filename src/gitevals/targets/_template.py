@@ -8,12 +8,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["PathError", "check_template", "format_path", "lookup", "parse_path", "render"]
+__all__ = ["PathError", "check_template", "format_path", "lookup", "names_in", "parse_path", "render"]
 
 Path = tuple[str | int, ...]
 
 _SEGMENT = re.compile(r"""\.?([^.\[\]'"\s]+)|\[\s*(-?\d+)\s*\]|\[\s*(['"])(.*?)\3\s*\]""")
-_PLACEHOLDER = re.compile(r"\{\{\s*(input|options|context|request_context|id)((?:[.\[][^}]*?)?)\s*\}\}")
+_PLACEHOLDER = re.compile(
+    r"\{\{\s*(input|options|context|request_context|id|tool_mocks|unmocked_tools)((?:[.\[][^}]*?)?)\s*\}\}"
+)
 
 
 class PathError(LookupError):
@@ -100,6 +102,14 @@ def check_template(template: Any) -> None:
     elif isinstance(template, list):
         for value in template:
             check_template(value)
+
+
+def names_in(template: Any) -> set[str]:
+    """The scope names (`input`, `tool_mocks`, ...) a template's placeholders read."""
+    if isinstance(template, str):
+        return {found.group(1) for found in _PLACEHOLDER.finditer(template)}
+    values = template.values() if isinstance(template, Mapping) else template if isinstance(template, list) else []
+    return set().union(*(names_in(value) for value in values))
 
 
 def _value(found: re.Match[str], scope: Mapping[str, Any]) -> Any:
