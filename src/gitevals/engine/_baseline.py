@@ -8,13 +8,16 @@ same gates this way: the eval file's `gate:` (`max_regressions`,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from gitevals.compare import Comparison, compare, comparison_gates
 from gitevals.datasets import dataset_commits
 from gitevals.errors import NotFoundError
 from gitevals.formats import GateConfig, GateResult, RunManifest
 from gitevals.project import Project
 from gitevals.runs import LoadedRun, find_baseline
+
+if TYPE_CHECKING:  # compare's imports load only when there is a baseline to check
+    from gitevals.compare import Comparison
 
 __all__ = ["Baseline", "BaselineCheck", "check_baseline"]
 
@@ -42,6 +45,8 @@ class BaselineCheck:
 
 
 def check_baseline(project: Project, run: LoadedRun, baseline: Baseline, gate: GateConfig | None) -> BaselineCheck:
+    from gitevals.compare import compare, comparison_gates
+
     manifest: RunManifest = run.manifest
     try:
         old = find_baseline(project, manifest.eval, baseline.ref, exclude=manifest.id)

@@ -171,8 +171,7 @@ def plan_eval(
             path=path,
             hint=did_you_mean(chosen_tags[0], dataset.all_tags()) if chosen_tags else "add items to the dataset",
         )
-    line, col = locate(text, ("target",), value=True)
-    refuse_dropped_mocks(target, selected.items, path=path, line=line, col=col)
+    refuse_dropped_mocks(target, selected.items, where=lambda: _target_place(path, text))
     defaults = project.config.defaults
     return EvalPlan(
         name=path.stem,
@@ -194,6 +193,11 @@ def plan_eval(
         shard=f"{shard[0]}/{shard[1]}" if shard else None,
         only_failed_from=only_failed_from,
     )
+
+
+def _target_place(path: Path, text: str) -> dict[str, Any]:
+    line, col = locate(text, ("target",), value=True)
+    return {"path": path, "line": line, "col": col}
 
 
 def plan_resume(

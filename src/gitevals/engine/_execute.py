@@ -200,10 +200,13 @@ def as_items(data: Iterable[Any] | Dataset) -> list[DatasetItem]:
     return items
 
 
-def refuse_dropped_mocks(target: Target, items: Sequence[DatasetItem], **where: Any) -> None:
+def refuse_dropped_mocks(
+    target: Target, items: Sequence[DatasetItem], where: Callable[[], dict[str, Any]] | None = None,
+) -> None:
     """Items with `tool_mocks` (or `unmocked_tools: deny`) need a target that gets
     the mocks to the tools (`carries_tool_mocks`); any other would run them
-    unmocked without a word. `where` locates the target in an eval file."""
+    unmocked without a word. `where` gives the target's place in an eval file
+    (path, line, col), asked only on refusal: locating parses the file again."""
     if getattr(target, "carries_tool_mocks", False):
         return
     mocked = [item.id for item in items if item.tool_mocks or item.unmocked_tools == "deny"]
@@ -213,7 +216,7 @@ def refuse_dropped_mocks(target: Target, items: Sequence[DatasetItem], **where: 
             f"{target.name!r} cannot apply: mocks act inside a Python process, on `@gitevals.trace.tool` functions",
             hint='use a python target, send them to an http server with "{{tool_mocks}}" in its body, '
                  "or leave those items out with tags",
-            **where,
+            **(where() if where else {}),
         )
 
 
