@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from gitevals import RetryableError, run_evals
-from gitevals.runs import list_runs, read_results
+from gitevals.project import find_project
+from gitevals.runs import find_baseline, find_run, list_runs, read_results
 from tests.conftest import ProjectDir, invoke
 
 EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
@@ -348,6 +349,10 @@ def test_shards_cover_every_item_once_and_merge(project: ProjectDir) -> None:
     [run] = [r for r in list_runs(project.root / "runs", "e") if r.manifest.merged_from]
     assert run.manifest.merged_from == [r.id for r in shards] and run.manifest.summary.total_items == 30
     assert len(pairs(run.path)) == 30
+    # the merged run, not the last shard, is what `latest`, the eval's name and a baseline mean now
+    runs_dir = project.root / "runs"
+    assert find_run(runs_dir, "latest").id == find_run(runs_dir, "e").id == run.id
+    assert find_baseline(find_project(project.root), "e", "HEAD").id == run.id
     project.commit("another commit")
     other = subprocess.run([EXE, "run", "e", "--shard", "3/3"], cwd=project.root, env=env, capture_output=True, text=True)
     assert other.returncode == 0

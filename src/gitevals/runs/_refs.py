@@ -18,7 +18,7 @@ from gitevals.formats import ResultRecord, RunManifest
 from gitevals.git import Repository, open_repo
 from gitevals.project import Project
 
-from ._store import MANIFEST, RESULTS, find_run, list_runs, parse_results, read_manifest, read_results
+from ._store import MANIFEST, RESULTS, _offered, find_run, list_runs, parse_results, read_manifest, read_results
 
 __all__ = ["LoadedRun", "check_ref", "find_baseline", "load_run", "newest_pair"]
 
@@ -61,7 +61,7 @@ def load_run(project: Project, ref: str, eval_name: str | None = None) -> Loaded
 
 def newest_pair(project: Project, eval_name: str | None = None) -> tuple[LoadedRun, LoadedRun]:
     """The two newest runs of one eval (of the newest run's eval when not given), oldest first."""
-    runs = list_runs(project.runs_dir, eval_name)
+    runs = _offered(list_runs(project.runs_dir, eval_name))
     if eval_name is None and runs:
         eval_name = runs[-1].manifest.eval
         runs = [r for r in runs if r.manifest.eval == eval_name]
@@ -111,9 +111,10 @@ def find_baseline(project: Project, eval_name: str, ref: str, exclude: str | Non
         candidates = _candidates(project, repo, eval_name, target)
         ranked = []
         distances: dict[str, int | None] = {}
+        merged = {shard for manifest, _ in candidates.values() for shard in manifest.merged_from}
         for manifest, location in candidates.values():
             commit = manifest.git.commit if manifest.git else None
-            if commit is None or manifest.id == exclude:
+            if commit is None or manifest.id == exclude or manifest.id in merged:
                 continue
             if commit not in distances:
                 distances[commit] = _distance(repo, commit, target)

@@ -183,6 +183,13 @@ def list_runs(runs_dir: Path, eval_name: str | None = None) -> list[RunInfo]:
     return sorted(runs, key=lambda r: (r.manifest.started_at, r.id))
 
 
+def _offered(runs: list[RunInfo]) -> list[RunInfo]:
+    """The runs `latest`, an eval's name and a baseline may mean: a shard is
+    left out once a run merged from it exists, which holds all its results."""
+    merged = {shard for run in runs for shard in run.manifest.merged_from}
+    return [run for run in runs if run.id not in merged]
+
+
 def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
     """A run named by folder path; by `latest` or `latest~N` (N runs before the
     newest; of `eval_name` when given); by an eval name (its newest run) or
@@ -199,9 +206,9 @@ def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
         raise NotFoundError(f"no runs yet in {runs_dir}", hint="start one with `gitevals run EVAL`")
     name, back = _split_back(ref)
     if name == "latest":
-        pool = [r for r in runs if eval_name is None or r.manifest.eval == eval_name]
+        pool = [r for r in _offered(runs) if eval_name is None or r.manifest.eval == eval_name]
         return _newest(pool, back, ref, eval_name)
-    by_eval = [r for r in runs if r.manifest.eval == name]
+    by_eval = [r for r in _offered(runs) if r.manifest.eval == name]
     if by_eval:
         return _newest(by_eval, back, ref, name)
     exact = [r for r in runs if r.id == ref]
