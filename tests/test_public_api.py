@@ -8,6 +8,7 @@ import importlib
 import subprocess
 import sys
 import textwrap
+from importlib import metadata
 from pathlib import Path
 
 import gitevals
@@ -79,3 +80,20 @@ def test_a_type_checker_sees_run_evals_real_signature(tmp_path):
     assert 'Revealed type is "gitevals.' in out and "EvalResult" in out, out
     assert 'Unexpected keyword argument "scorer" for "run_evals"' in out, out
     assert out.count("error:") == 1, out
+
+
+def test_the_pytest_plugin_without_pytest_says_which_extra_to_install() -> None:
+    # A plain `pip install gitevals` has no pytest: importing the plugin must say how to get it.
+    blocker = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'pytest' or name.startswith(('pytest.', '_pytest')):\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import gitevals.pytest_plugin\n"
+    )
+    done = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "pip install 'gitevals[pytest]'" in done.stderr
+    assert "pytest" in (metadata.metadata("gitevals").get_all("Provides-Extra") or [])

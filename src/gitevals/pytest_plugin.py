@@ -12,7 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
+try:
+    import pytest
+except ModuleNotFoundError as exc:  # a plain `pip install gitevals` brings no pytest
+    raise ModuleNotFoundError(
+        "the gitevals pytest plugin needs pytest, which is not installed: pip install 'gitevals[pytest]'"
+    ) from exc
 
 from gitevals._util.words import gate_text, trial_label
 
