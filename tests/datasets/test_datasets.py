@@ -147,6 +147,20 @@ def test_expected_schema_is_checked_only_where_expected_is_given(tmp_path: Path)
     assert problem.startswith(f"{path}:6:5: item 'b' (#2): expected breaks expected_schema: 'answer' is a required")
 
 
+def test_an_item_with_another_problem_still_gets_its_schema_checked(tmp_path: Path) -> None:
+    # all problems at once: fixing the unknown key must not reveal a schema break hidden behind it
+    path = write(
+        tmp_path,
+        "input_schema: {type: object, required: [q]}\nitems:\n"
+        "  - id: a\n    input: {z: 1}\n    colour: red\n"
+        "  - input: {z: 2}\n",
+    )
+    found = problems_of(path)
+    assert any(p.startswith(f"{path}:4:5: item 'a' (#1): input breaks input_schema") for p in found), found
+    assert any(p.startswith(f"{path}:6:5: item #2: input breaks input_schema") for p in found), found
+    assert any("unknown key 'colour'" in p for p in found) and any("item #2 has no id" in p for p in found)
+
+
 def test_numbers_dates_and_bom(tmp_path: Path) -> None:
     path = tmp_path / "bom.yaml"
     path.write_bytes("\ufeffitems:\n  - id: 7\n    input: 2026-01-01\n".encode())

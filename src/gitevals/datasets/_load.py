@@ -135,6 +135,8 @@ class _ItemCollector:
         self.indices: list[int] = []
         """The position of each kept item in the file's list."""
         self.problems: list[Problem] = []
+        self.rejected: list[tuple[int, dict[str, Any]]] = []
+        """Items that failed the model check, kept raw so the schemas still check their values."""
         self._first_seen: dict[str, int] = {}
         self._count = 0
 
@@ -154,6 +156,11 @@ class _ItemCollector:
             label = item_label(raw.get("id") if isinstance(raw, dict) else None, index + 1)
             self.problems += validation_problems(exc, DatasetFile, self.path, self.text, prefix=("items", index),
                                                  label=label)
+            if isinstance(raw, dict):
+                self.rejected.append((index, raw))
+            return
+        if model.id is None:  # reported by _id_problems; kept raw, never as an item named 'None'
+            self.rejected.append((index, raw))
             return
         self.items.append(
             make_item(
@@ -210,8 +217,7 @@ def _schema_problems(data: dict[str, Any], collector: _ItemCollector, path: Path
             problems.append(Problem(f"{key}_schema is not a valid JSON Schema: {exc.message}", path, line, col))
             continue
         validator = validator_cls(schema)
-        for index, item in zip(collector.indices, collector.items, strict=True):
-            value = getattr(item, key)
+        for index, item_id, value in _checkable_values(collector, key):
             if value is None:
                 continue  # a missing input is reported by the model check
             error = jsonschema.exceptions.best_match(validator.iter_errors(value))
@@ -222,7 +228,7 @@ def _schema_problems(data: dict[str, Any], collector: _ItemCollector, path: Path
             where = key + "".join(f"[{p!r}]" for p in inner)
             problems.append(
                 Problem(
-                    f"{item_label(item.id, index + 1)}: {where} breaks {key}_schema: {error.message}",
+                    f"{item_label(item_id, index + 1)}: {where} breaks {key}_schema: {error.message}",
                     path,
                     line,
                     col,
@@ -230,6 +236,14 @@ def _schema_problems(data: dict[str, Any], collector: _ItemCollector, path: Path
                 )
             )
     return problems
+
+
+def _checkable_values(collector: _ItemCollector, key: str) -> list[tuple[int, Any, Any]]:
+    """(position, id, value of `key`) of every item, in file order, also those
+    rejected for another reason: an unknown key must not hide a schema break."""
+    kept = [(index, item.id, getattr(item, key)) for index, item in zip(collector.indices, collector.items, strict=True)]
+    rejected = [(index, raw.get("id"), raw.get(key)) for index, raw in collector.rejected]
+    return sorted(kept + rejected, key=lambda entry: entry[0])
 
 
 def _slug(text: str) -> str:
