@@ -100,6 +100,8 @@ def test_http_503_is_retried_after_retry_after_and_404_is_not(endpoint: FakeServ
     [lost] = run_evals({"type": "http", "url": endpoint.url + "/nowhere"}, [{"input": "x"}], retries=3).items
     assert lost.attempts == 1 and lost.error["type"] == "HTTPStatusError"
     assert lost.error["message"] == f'HTTP 404 Not Found from POST {endpoint.url}/nowhere: {{"error": "no such route"}}'
+    # located at the target, not in gitevals' own HTTP client
+    assert lost.error["where"] == f"target POST {endpoint.url}/nowhere" and "traceback" not in lost.error
 
 
 def test_one_client_per_run_reused_and_closed_with_its_loop(endpoint: FakeServer) -> None:

@@ -363,7 +363,8 @@ async def _call(
         return None, error, False, None
     except Exception as exc:
         retryable, retry_after = retry_info(exc)
-        error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__, **_origin(exc)}
+        origin = {"where": f"target {target.name}"} if getattr(target, "remote", False) else _origin(exc)
+        error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__, **origin}
         return None, error, retryable, retry_after
 
 

@@ -52,6 +52,10 @@ class Target(Protocol):
     functions return them in-process, an http target sends them when its body
     says `{{tool_mocks}}`. The runner refuses items with mocks for any other
     target, which would run them unmocked without a word.
+
+    A target that calls out of the process (http, openai, mastra, command) sets
+    `remote = True`: its errors are then located at the target (`where` names
+    it, with its URL or command), not at the frames of gitevals' own client.
     """
 
     name: str

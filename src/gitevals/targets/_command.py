@@ -37,6 +37,7 @@ class CommandTarget:
         if not self.argv:
             raise ConfigError("the command target's `command` is empty")
         self.name = " ".join(self.argv)
+        self.remote = True  # errors are located at this target, not in our client's frames
         self.cwd = cwd
         self.env = {**os.environ, **env} if env else None
         self.output = output

@@ -42,6 +42,7 @@ class HttpTarget:
         self.url = url
         self.method = method.upper()
         self.name = f"{self.method} {url}"
+        self.remote = True  # errors are located at this target, not in our client's frames
         self.body = DEFAULT_BODY if body is None else body
         self.params = dict(params or {})
         try:

@@ -49,6 +49,7 @@ class MastraTarget:
         self.base_url = re.sub(r"/api/?$", "", base_url.rstrip("/"))
         self.kind, self.id = ("agent", agent) if agent is not None else ("workflow", cast(str, workflow))  # one is set
         self.name = f"mastra {self.kind} {self.id}"
+        self.remote = True  # errors are located at this target, not in our client's frames
         self._headers = json_headers(headers)
         self._http = LoopClient(timeout_s)
 

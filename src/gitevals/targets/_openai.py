@@ -41,6 +41,7 @@ class OpenAITarget:
     ) -> None:
         self.model = model
         self.name = f"openai {model}"
+        self.remote = True  # errors are located at this target, not in our client's frames
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.system = system
         fixed = {"temperature": temperature, "max_tokens": max_tokens}
