@@ -18,7 +18,17 @@ from gitevals.formats import ResultRecord, RunManifest
 from gitevals.git import Repository, open_repo
 from gitevals.project import Project
 
-from ._store import MANIFEST, RESULTS, _offered, find_run, list_runs, parse_results, read_manifest, read_results
+from ._store import (
+    MANIFEST,
+    RESULTS,
+    find_run,
+    list_runs,
+    merged_shards,
+    offered_runs,
+    parse_results,
+    read_manifest,
+    read_results,
+)
 
 __all__ = ["LoadedRun", "check_ref", "find_baseline", "load_run", "newest_pair"]
 
@@ -61,7 +71,7 @@ def load_run(project: Project, ref: str, eval_name: str | None = None) -> Loaded
 
 def newest_pair(project: Project, eval_name: str | None = None) -> tuple[LoadedRun, LoadedRun]:
     """The two newest runs of one eval (of the newest run's eval when not given), oldest first."""
-    runs = _offered(list_runs(project.runs_dir, eval_name))
+    runs = offered_runs(list_runs(project.runs_dir, eval_name))
     if eval_name is None and runs:
         eval_name = runs[-1].manifest.eval
         runs = [r for r in runs if r.manifest.eval == eval_name]
@@ -111,7 +121,7 @@ def find_baseline(project: Project, eval_name: str, ref: str, exclude: str | Non
         candidates = _candidates(project, repo, eval_name, target)
         ranked = []
         distances: dict[str, int | None] = {}
-        merged = {shard for manifest, _ in candidates.values() for shard in manifest.merged_from}
+        merged = merged_shards(manifest for manifest, _ in candidates.values())
         for manifest, location in candidates.values():
             commit = manifest.git.commit if manifest.git else None
             if commit is None or manifest.id == exclude or manifest.id in merged:

@@ -30,7 +30,9 @@ __all__ = [
     "RunWriter",
     "find_run",
     "list_runs",
+    "merged_shards",
     "new_run_id",
+    "offered_runs",
     "read_manifest",
     "parse_results",
     "read_results",
@@ -183,10 +185,16 @@ def list_runs(runs_dir: Path, eval_name: str | None = None) -> list[RunInfo]:
     return sorted(runs, key=lambda r: (r.manifest.started_at, r.id))
 
 
-def _offered(runs: list[RunInfo]) -> list[RunInfo]:
-    """The runs `latest`, an eval's name and a baseline may mean: a shard is
-    left out once a run merged from it exists, which holds all its results."""
-    merged = {shard for run in runs for shard in run.manifest.merged_from}
+def merged_shards(manifests: Iterable[RunManifest]) -> set[str]:
+    """Ids of the shards merged into a run among `manifests`. `latest`, an
+    eval's name and a baseline never mean them: the merged run holds all their
+    results."""
+    return {shard for manifest in manifests for shard in manifest.merged_from}
+
+
+def offered_runs(runs: list[RunInfo]) -> list[RunInfo]:
+    """`runs` without the shards a merged run among them supersedes."""
+    merged = merged_shards(run.manifest for run in runs)
     return [run for run in runs if run.id not in merged]
 
 
@@ -206,9 +214,9 @@ def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
         raise NotFoundError(f"no runs yet in {runs_dir}", hint="start one with `gitevals run EVAL`")
     name, back = _split_back(ref)
     if name == "latest":
-        pool = [r for r in _offered(runs) if eval_name is None or r.manifest.eval == eval_name]
+        pool = [r for r in offered_runs(runs) if eval_name is None or r.manifest.eval == eval_name]
         return _newest(pool, back, ref, eval_name)
-    by_eval = [r for r in _offered(runs) if r.manifest.eval == name]
+    by_eval = [r for r in offered_runs(runs) if r.manifest.eval == name]
     if by_eval:
         return _newest(by_eval, back, ref, name)
     exact = [r for r in runs if r.id == ref]

@@ -25,6 +25,8 @@ class CommandTarget:
     stdout is the output (JSON, or text with `output: text`). A non-zero exit or
     unreadable output is an item error that keeps the end of stderr."""
 
+    remote = True  # its errors are located at the target, not in our client's frames
+
     def __init__(
         self,
         argv: str | Sequence[str],
@@ -37,7 +39,6 @@ class CommandTarget:
         if not self.argv:
             raise ConfigError("the command target's `command` is empty")
         self.name = " ".join(self.argv)
-        self.remote = True  # errors are located at this target, not in our client's frames
         self.cwd = cwd
         self.env = {**os.environ, **env} if env else None
         self.output = output

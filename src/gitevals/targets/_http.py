@@ -28,6 +28,8 @@ class HttpTarget:
     before (`resolve_target` does).
     """
 
+    remote = True  # its errors are located at the target, not in our client's frames
+
     def __init__(
         self,
         url: str,
@@ -42,7 +44,6 @@ class HttpTarget:
         self.url = url
         self.method = method.upper()
         self.name = f"{self.method} {url}"
-        self.remote = True  # errors are located at this target, not in our client's frames
         self.body = DEFAULT_BODY if body is None else body
         self.params = dict(params or {})
         try:

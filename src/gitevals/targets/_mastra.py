@@ -35,6 +35,8 @@ class MastraTarget:
     as `requestContext`.
     """
 
+    remote = True  # its errors are located at the target, not in our client's frames
+
     def __init__(
         self,
         base_url: str,
@@ -49,7 +51,6 @@ class MastraTarget:
         self.base_url = re.sub(r"/api/?$", "", base_url.rstrip("/"))
         self.kind, self.id = ("agent", agent) if agent is not None else ("workflow", cast(str, workflow))  # one is set
         self.name = f"mastra {self.kind} {self.id}"
-        self.remote = True  # errors are located at this target, not in our client's frames
         self._headers = json_headers(headers)
         self._http = LoopClient(timeout_s)
 

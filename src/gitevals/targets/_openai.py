@@ -26,6 +26,8 @@ class OpenAITarget:
     Options (`target_options`, `start_options`) are added to the request body.
     """
 
+    remote = True  # its errors are located at the target, not in our client's frames
+
     def __init__(
         self,
         model: str,
@@ -41,7 +43,6 @@ class OpenAITarget:
     ) -> None:
         self.model = model
         self.name = f"openai {model}"
-        self.remote = True  # errors are located at this target, not in our client's frames
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.system = system
         fixed = {"temperature": temperature, "max_tokens": max_tokens}
