@@ -48,7 +48,8 @@ def test_junit_is_valid_and_names_items_failures_and_errors(project: ProjectDir,
     (project.root / "wrong.txt").write_text("q3")
     out = tmp_path / "junit.xml"
     result = invoke(project, "run", "e", "--junit", str(out))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # no thresholds: the failing q3 and err fail the run
+    assert "FAIL  all items  2 failed, needs 0" in result.output
     JUNIT_XSD.validate(str(out))
     root = ET.parse(out).getroot()
     suite = root.find("testsuite")
@@ -69,9 +70,9 @@ def test_markdown_and_github_step_summary(project: ProjectDir, tmp_path: Path) -
     report, summary = tmp_path / "report.md", tmp_path / "summary.md"
     summary.write_text("earlier step\n")
     result = invoke(project, "run", "e", "--markdown", str(report), env={"GITHUB_STEP_SUMMARY": str(summary)})
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # err fails the only gate: every item must pass
     text = report.read_text()
-    assert text.startswith("## ✅ gitevals: e\n")
+    assert text.startswith("## ❌ gitevals: e\n") and "- ❌ **FAIL** `all items` 1 failed, needs 0" in text
     assert "| exact_match | 1.000 |" in text
     assert "<details><summary>1 failing item</summary>" in text and "error: model down <&>" in text
     assert summary.read_text() == "earlier step\n" + text + "\n"  # appended, never replaced
@@ -79,16 +80,22 @@ def test_markdown_and_github_step_summary(project: ProjectDir, tmp_path: Path) -
 
 def test_eval_gates_on_the_baseline_comparison(project: ProjectDir) -> None:
     make(project, gate="gate: {max_regressions: 1}\n")
-    assert invoke(project, "run", "e").exit_code == 0
+    assert invoke(project, "run", "e").exit_code == 1  # without a baseline, err fails the every-item gate
+    assert invoke(project, "run", "e", "--no-fail").exit_code == 0
     project.commit("baseline run made")
     (project.root / "wrong.txt").write_text("q1")
     one = invoke(project, "run", "e", "--baseline", "HEAD")
     assert one.exit_code == 0 and "pass  all scorers  regressed items 1, needs <= 1" in one.output
+    assert "all items" not in one.output  # the comparison's gate replaced the every-item gate
     (project.root / "wrong.txt").write_text("q1 q2 q3 q4 q5 q6 q7")
     many = invoke(project, "run", "e", "--baseline", "HEAD")  # the baseline is the newest run at HEAD: q1 already wrong
     assert many.exit_code == 1 and "FAIL  all scorers  regressed items 6, needs <= 1" in many.output
     run = max(list_runs(project.root / "runs", "e"), key=lambda r: r.manifest.started_at)
     assert [g.metric for g in run.manifest.gates if not g.passed] == ["regressed_items"]
+    # scoring the run again keeps the gates of its comparison with the baseline
+    assert invoke(project, "score", run.id, "--scorer", "{type: contains, name: upper, value: Q}").exit_code == 0
+    rescored = next(r for r in list_runs(project.root / "runs", "e") if r.id == run.id)
+    assert [g.metric for g in rescored.manifest.gates] == ["regressed_items"]
     project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:answer\nscorers: [exact_match]\ngate: {fail_on_regression: true}\n")
     verdict = invoke(project, "run", "e", "--baseline", "HEAD~1")  # the clean first run
     assert verdict.exit_code == 1 and "FAIL  exact_match  regressed against the baseline, needs no regression" in verdict.output
@@ -150,7 +157,7 @@ def _pytest(project: ProjectDir, *args: str) -> subprocess.CompletedProcess[str]
 
 def test_pytest_plugin_gates_on_the_baseline(project: ProjectDir) -> None:
     make(project, gate="gate: {max_regressions: 0}\n")
-    assert invoke(project, "run", "e").exit_code == 0
+    assert invoke(project, "run", "e", "--no-fail").exit_code == 0
     project.commit("baseline run made")
     (project.root / "wrong.txt").write_text("q1")
     gated = _pytest(project, "--gitevals", "--gitevals-baseline", "HEAD", "-k", "not q1 and not err")
@@ -163,7 +170,7 @@ def test_pytest_plugin_gates_on_the_baseline(project: ProjectDir) -> None:
 
 
 def test_pytest_plugin_makes_each_item_a_test(project: ProjectDir) -> None:
-    make(project, gate="thresholds: {exact_match: 0.5}\n")
+    make(project)  # no thresholds: every item must pass, as for `gitevals run`
     (project.root / "wrong.txt").write_text("q3")
     done = _pytest(project, "--gitevals", "-rf")
     assert done.returncode == 1, done.stdout + done.stderr
@@ -173,6 +180,16 @@ def test_pytest_plugin_makes_each_item_a_test(project: ProjectDir) -> None:
     assert "FAILED evals/e.yaml::err - err failed: target error: RuntimeError" in done.stdout
     [run] = list_runs(project.root / "runs", "e")
     assert run.manifest.status == "completed" and run.manifest.summary.total_items == 11
+    assert invoke(project, "run", "e").exit_code == 1  # the CLI agrees
+    assert _pytest(project, "--gitevals", "-k", "not q3 and not err").returncode == 0  # deselected, not counted
+    # with thresholds the thresholds decide: the failing items are shown as xfailed, the session passes
+    project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:answer\nscorers: [exact_match]\n"
+                  "thresholds: {exact_match: 0.5}\n")
+    tolerated = _pytest(project, "--gitevals", "-rx")
+    assert tolerated.returncode == 0, tolerated.stdout
+    assert "9 passed, 2 xfailed" in tolerated.stdout
+    assert "XFAIL evals/e.yaml::q3 - exact_match 0.00: expected 'Q3', got 'nope'" in tolerated.stdout
+    assert invoke(project, "run", "e").exit_code == 0  # the CLI agrees
     # every item passes, but the gate fails the session
     (project.root / "wrong.txt").write_text("")
     project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:answer\nscorers: [exact_match]\nthresholds: {exact_match: 0.99}\n")

@@ -365,15 +365,26 @@ def test_score_names_scorers_as_run_does(project: ProjectDir) -> None:
     assert sorted(record["scores"]) == ["exact_match", "trajectory.calls", "trajectory.path"]
 
 
-def test_a_run_without_thresholds_says_its_exit_code_ignores_the_scores(support_project: ProjectDir) -> None:
+def test_without_thresholds_every_item_must_pass_unless_no_fail(support_project: ProjectDir) -> None:
     support_project.write("evals/loose.yaml", "dataset: support\ntarget: support_agent:answer\n"
                           "scorers: [{type: contains, name: has-answer}]\n")
-    loose = run_cli(support_project, "run", "loose")
-    assert loose.returncode == 0, loose.stderr
-    assert ("note: evals/loose.yaml sets no thresholds, so the exit code does not depend on the scores; "
-            "add e.g. `thresholds: {has-answer: 0.8}`") in " ".join(loose.stdout.split())
-    gated = run_cli(support_project, "run", "support")  # thresholds: {has-answer: 0.5}
-    assert "sets no thresholds" not in gated.stdout
+    loose = run_cli(support_project, "run", "loose")  # unknown-topic fails has-answer
+    words = " ".join(loose.stdout.split())
+    assert loose.returncode == 1, loose.stdout + loose.stderr
+    assert "FAIL all items 1 failed, needs 0 (no thresholds set, so every item must pass)" in words
+    assert ("note: evals/loose.yaml sets no thresholds, so every item must pass; "
+            "add e.g. `thresholds: {has-answer: 0.8}` to gate on the mean instead") in words
+    recorded = run_cli(support_project, "run", "loose", "--no-fail")
+    assert recorded.returncode == 0 and "FAIL all items" in " ".join(recorded.stdout.split())
+    assert "--no-fail to record only" not in recorded.stdout
+    shown = run_cli(support_project, "runs", "show", "latest")  # the gate is recorded with the run
+    assert "FAIL  all items  1 failed" in shown.stdout
+    gated = run_cli(support_project, "run", "support")  # thresholds: {has-answer: 0.5} tolerate the one failure
+    assert gated.returncode == 0 and "all items" not in gated.stdout and "sets no thresholds" not in gated.stdout
+    support_project.write("evals/loose.yaml", "dataset: support\ntarget: support_agent:answer\n"
+                          "scorers: [{type: contains, name: has-answer}]\ntags: [general]\n")
+    passing = run_cli(support_project, "run", "loose")  # opening-hours alone passes
+    assert passing.returncode == 0 and "pass  all items  0 failed" in passing.stdout, passing.stdout
 
 
 def test_validate_says_a_run_refuses_a_dataset_without_items(support_project: ProjectDir) -> None:

@@ -135,7 +135,7 @@ def test_resume_completes_the_runs_own_selection_and_lists_what_it_runs(project:
     assert pairs(folder) == before  # refused before anything ran
     # exactly the command an interrupted run prints: no --tag, no --trials
     done = subprocess.run([EXE, "run", "e", "--resume", folder.name], cwd=project.root, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr  # it completes; i00's error fails the every-item gate
     wanted = [(f"i{n:02d}", t) for n in range(0, 12, 2) for t in range(2)]
     left = [pair for pair in wanted if pair not in before]
     assert f"{len(left)} of 12 left to run" in done.stdout
@@ -285,7 +285,7 @@ def test_a_sync_target_that_never_returns_times_out_and_the_process_exits(projec
     project.write("evals/none.yaml", "dataset: d2\ntarget: hang_agent:run\ntimeout_s: 0.5\n")
     # the first error stops the run and abandons the call in flight, with no timeout at all
     project.write("evals/stop.yaml", "dataset: d2\ntarget: hang_agent:run\nmax_errors: 0\n")
-    for eval_name, code in (("e", 0), ("none", 1), ("stop", 1)):
+    for eval_name, code in (("e", 1), ("none", 1), ("stop", 1)):
         started = time.monotonic()
         done = subprocess.run([EXE, "run", eval_name], cwd=project.root, capture_output=True, text=True, timeout=30)
         assert done.returncode == code, (eval_name, done.stdout, done.stderr)
@@ -308,7 +308,7 @@ def test_only_failed_and_reuse(project: ProjectDir) -> None:
     project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:run\nscorers: [exact_match]\n")
     project.git_init()
     project.commit()
-    assert invoke(project, "run", "e").exit_code == 0
+    assert invoke(project, "run", "e").exit_code == 1  # i1 and i3 fail
     first = list_runs(project.root / "runs", "e")[-1]
     (project.root / "bad.txt").write_text("")
     result = invoke(project, "run", "e", "--only-failed", first.id)
@@ -318,7 +318,7 @@ def test_only_failed_and_reuse(project: ProjectDir) -> None:
     # change one item, then reuse the first run for the rest
     path = project.root / "datasets/d.yaml"
     path.write_text(path.read_text().replace("{id: i5, input: 5, expected: 5}", "{id: i5, input: 55, expected: 55}"))
-    assert invoke(project, "run", "e", "--reuse", first.id).exit_code == 0
+    assert invoke(project, "run", "e", "--reuse", first.id).exit_code == 1  # i1 and i3 copied, failing
     reused = list_runs(project.root / "runs", "e")[-1]
     records = {r["item_id"]: r for r in read_results(reused.path)}
     assert sorted(records) == [f"i{n}" for n in range(6)]
@@ -328,7 +328,7 @@ def test_only_failed_and_reuse(project: ProjectDir) -> None:
     assert reused.manifest.reused_from == first.id
     assert reused.manifest.summary.scores["exact_match"].mean == pytest.approx(4 / 6)
     project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:run\nscorers: [exact_match, contains]\n")
-    assert invoke(project, "run", "e", "--reuse", first.id).exit_code == 0
+    assert invoke(project, "run", "e", "--reuse", first.id).exit_code == 0  # bad.txt is empty now: all pass
     rescored = list_runs(project.root / "runs", "e")[-1]
     assert all(r.get("reused_from") is None for r in read_results(rescored.path))  # scorers changed: all ran
 
@@ -348,6 +348,7 @@ def test_shards_cover_every_item_once_and_merge(project: ProjectDir) -> None:
     assert merged.exit_code == 0, merged.output
     [run] = [r for r in list_runs(project.root / "runs", "e") if r.manifest.merged_from]
     assert run.manifest.merged_from == [r.id for r in shards] and run.manifest.summary.total_items == 30
+    assert [(g.metric, g.actual, g.passed) for g in run.manifest.gates] == [("failed_items", 0, True)]  # all shards
     assert len(pairs(run.path)) == 30
     # the merged run, not the last shard, is what `latest`, the eval's name and a baseline mean now
     runs_dir = project.root / "runs"

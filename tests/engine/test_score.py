@@ -122,6 +122,7 @@ def test_scoring_a_run_made_without_scorers(project: ProjectDir) -> None:
     folder = qa.run()
     calls = qa.target_calls()
     assert manifest(folder).summary.scores == {}  # type: ignore[union-attr]
+    assert [(g.metric, g.actual) for g in manifest(folder).gates] == [("failed_items", 1)]  # q2's error
     result = invoke(project, "score", folder.name, "--scorer", "exact_match",
                     "--scorer", "{type: contains, name: says-answer, value: answer}")
     assert result.exit_code == 0, result.output
@@ -135,6 +136,8 @@ def test_scoring_a_run_made_without_scorers(project: ProjectDir) -> None:
     assert all(r.scores["exact_match"].added_at for r in lines if r.error is None)
     m = manifest(folder)
     assert m.summary is not None and m.summary.scores["exact_match"].mean == pytest.approx(0.8)
+    # the gates are checked again, with the rule of an eval without thresholds: q1 fails now too
+    assert [(g.metric, g.actual, g.passed) for g in m.gates] == [("failed_items", 2, False)]
     assert m.summary.scores["exact_match"].n == 5 and m.summary.errors == 1
     assert m.config["scorers"] == [{"type": "exact_match"}, {"type": "contains", "name": "says-answer", "value": "answer"}]
     [done] = m.scoring

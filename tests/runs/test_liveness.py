@@ -97,7 +97,7 @@ def test_a_killed_cli_run_is_shown_as_gone_and_its_stream_ends_at_once(project: 
     assert end["error"] == f"the process running it is gone; resume with {resume}"
 
     resumed = invoke(project, "run", "steps", "--resume", run_id)  # the hint works
-    assert resumed.exit_code == 0, resumed.output
+    assert resumed.exit_code == 1, resumed.output  # it completed; its failing last item fails the run
     manifest = read_manifest(folder)
     assert manifest.status == "completed" and manifest.process is None
     assert sorted(r["item_id"] for r in read_results(folder)) == ITEMS

@@ -391,6 +391,11 @@ def test_pages_say_what_they_show_with_units_gates_and_neighbours(project: Proje
     chart = page[page.index('<figure class="trend" data-scorer="has-answer">'):page.index("</figure>")]
     assert '<line class="threshold"' in chart and "latest 0.500 · gate &gt;= 0.20" in chart
     assert "runs, oldest → newest (commit)" in chart
+    # an eval without thresholds says the rule its runs are gated by
+    project.write("evals/loose.yaml", "dataset: support\ntarget: support_agent:answer\nscorers: [exact_match]\n")
+    loose = client.get("/evals/loose").text
+    assert ('<dd id="gates"><div>all items <span class="muted">·</span> '
+            "no thresholds set, so every item must pass</div></dd>") in loose
     # the last label ends at the chart's right edge rather than running past it
     assert re.search(r'text-anchor="end">[0-9a-f]{8}</text>', chart)
     # a run: times to the second in UTC, the duration with its unit, counts with their plurals

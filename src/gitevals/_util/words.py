@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["GATE_FAIL", "GATE_PASS", "gate_parts", "gate_text", "id_list", "item_label", "plural", "trial_label"]
+__all__ = ["EVERY_ITEM_RULE", "GATE_FAIL", "GATE_PASS", "gate_parts", "gate_text", "id_list", "item_label", "plural", "trial_label"]
 
 GATE_PASS = "pass"
 GATE_FAIL = "FAIL"  # capitals: a failed gate is what a reader's eye must find
+EVERY_ITEM_RULE = "no thresholds set, so every item must pass"
 
 
 def plural(count: int | float, singular: str, plural_form: str | None = None) -> str:
@@ -50,10 +51,12 @@ def gate_parts(scorer: str, metric: str, threshold: float, actual: float | None,
     Every renderer (terminal, markdown, HTML) joins these in its own markup, so
     a gate reads the same wherever it is shown."""
     mark = GATE_PASS if passed else GATE_FAIL
-    subject = "all scorers" if scorer == "*" else scorer
+    subject = "all items" if metric == "failed_items" else "all scorers" if scorer == "*" else scorer
     if metric == "regression":
         detail = ("no regression against the baseline" if passed
                   else "regressed against the baseline, needs no regression")
+    elif metric == "failed_items":
+        detail = f"{actual or 0:g} failed, needs {threshold:g} ({EVERY_ITEM_RULE})"
     elif metric == "regressed_items":
         detail = f"regressed items {actual or 0:g}, needs <= {threshold:g}"
     else:

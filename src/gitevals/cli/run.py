@@ -38,17 +38,23 @@ if TYPE_CHECKING:
               help="Then compare with the newest run of this eval made at REF or before it.")
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write a JUnit XML report to FILE.")
 @click.option("--markdown", type=click.Path(dir_okay=False, path_type=Path), help="Write a markdown report to FILE.")
+@click.option("--no-fail", is_flag=True,
+              help="Record and report only: exit 0 whatever the scores, gates and regressions.")
 @comparison_options
 @click.pass_context
 def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int | None, tags: tuple[str, ...],
         resume_ref: str | None, force: bool, failed_ref: str | None, reuse_ref: str | None, shard: str | None,
-        baseline_ref: str | None, junit: Path | None, markdown: Path | None, **compare_options: object) -> None:
+        baseline_ref: str | None, junit: Path | None, markdown: Path | None, no_fail: bool,
+        **compare_options: object) -> None:
     """Run an eval and record its results under runs/.
 
-    EVAL is a name in evals/ or the path of an eval file. Exits 1 when a threshold fails, every item errors, the run stops at
-    max_errors, or (with --fail-on-regression) the comparison with --baseline
-    finds a regression; 2 on a config or data error; 130 when interrupted
-    (finished items are kept: complete the run with --resume).
+    EVAL is a name in evals/ or the path of an eval file. Exits 1 when a gate
+    fails: a threshold of the eval, or, when it sets none, any item failing
+    (a target error, or a score below its scorer's pass threshold); with
+    --baseline, the eval's `gate:` on the comparison replaces the every-item
+    rule. Also 1 when every item errors or the run stops at max_errors;
+    --no-fail exits 0 on scores and gates. 2 on a config or data error; 130
+    when interrupted (finished items are kept: complete the run with --resume).
 
     \b
     Examples:
@@ -142,7 +148,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         waiting = plural(progress.tally.to_review, "result has no scorer and needs", "results have no scorer and need")
         progress.echo(f"{waiting} review: gitevals review {outcome.manifest.id}")
     summary = outcome.manifest.summary
-    failed = not outcome.passed or (summary is not None and summary.completed == 0)
+    failed = not (outcome.passed or no_fail) or (summary is not None and summary.completed == 0)
     if outcome.result.stopped:
         err_console().print(f"[red]stopped early[/]: {outcome.result.stopped}; the finished items are kept",
                             highlight=False)
@@ -156,13 +162,12 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         print_comparison(check.comparison, **display)  # type: ignore[arg-type]
         if check.gates:
             console().print(render_gates(check.gates))
-            failed = failed or not all(g.passed for g in check.gates)
-    if not manifest.gates and summary is not None and summary.scores:
-        # Without a gate, low scores cannot fail CI; say so rather than let a green exit mislead.
-        first = next(iter(summary.scores))
-        console().print(f"note: {project.relative(plan.path)} sets no thresholds, so the exit code does not depend on "
-                        f"the scores; add e.g. `thresholds: {{{first}: 0.8}}` to fail the run below that mean",
-                        markup=False, highlight=False)
+    if not (outcome.passed or no_fail) and any(g.metric == "failed_items" for g in manifest.gates) and summary is not None:
+        # the rule a newcomer may not expect: say how to choose another one
+        first = next(iter(summary.scores), "SCORER")
+        console().print(f"note: {project.relative(plan.path)} sets no thresholds, so every item must pass; "
+                        f"add e.g. `thresholds: {{{first}: 0.8}}` to gate on the mean instead, "
+                        "or run with --no-fail to record only", markup=False, highlight=False)
     _write_reports(outcome.path, manifest, check.comparison if check else None, junit, markdown)
     if failed:
         ctx.exit(EXIT_FAILED)

@@ -30,8 +30,8 @@ from gitevals.project import Project
 from gitevals.runs import (
     LoadedRun,
     RunWriter,
+    check_gates,
     check_ref,
-    check_thresholds,
     current_process,
     load_run,
     new_run_id,
@@ -407,7 +407,7 @@ async def arun_eval(
             duration_s=summary.duration_s,
         )
         result = EvalResult({n: s.mean for n, s in summary.scores.items()}, summary, result.items, result.stopped)
-    gates = check_thresholds(summary, plan.config.thresholds)
+    gates = check_gates(summary, plan.config.thresholds)
     _finish(writer, "failed" if result.stopped else "completed", summary=summary, gates=gates, error=result.stopped)
     if baseline is None:
         return RunOutcome(writer.folder, writer.manifest, result)
@@ -416,8 +416,8 @@ async def arun_eval(
     this_run = LoadedRun(writer.manifest, read_results(writer.folder), project.relative(writer.folder))
     check = check_baseline(project, this_run, baseline, plan.config.gate)
     manifest = writer.manifest
-    if check.gates:
-        manifest = update_manifest(writer.folder, gates=[*manifest.gates, *check.gates])
+    if check.gates:  # they replace the every-item gate of an eval without thresholds
+        manifest = update_manifest(writer.folder, gates=check_gates(summary, plan.config.thresholds, check.gates))
     return RunOutcome(writer.folder, manifest, result, check)
 
 

@@ -38,7 +38,6 @@ from gitevals.formats import (
     ScorerConfig,
     ScorerSummary,
     ScoringPass,
-    ThresholdConfig,
     recorded_scorer_name,
     recorded_scorers,
     scorer_config_key,
@@ -49,7 +48,7 @@ from gitevals.runs import (
     SCORES,
     Key,
     ScoreFile,
-    check_thresholds,
+    check_gates,
     find_run,
     read_manifest,
     read_results,
@@ -537,12 +536,8 @@ def _finish(
     update: dict[str, Any] = {"config": config, "scoring": [*manifest.scoring, scoring]}
     if manifest.summary is not None:  # an interrupted run has none until it is finished
         update["summary"] = summary
-        thresholds = {
-            name: t if isinstance(t, (int, float)) else ThresholdConfig.model_validate(t)
-            for name, t in (manifest.config.get("thresholds") or {}).items()
-        }
-        if thresholds:
-            update["gates"] = check_thresholds(summary, thresholds)
+        compared = [gate for gate in manifest.gates if gate.metric in ("regressed_items", "regression")]
+        update["gates"] = check_gates(summary, manifest.config.get("thresholds") or {}, compared)
     manifest = manifest.model_copy(update=update)
     write_manifest(folder, manifest)
     side.remove()

@@ -419,7 +419,8 @@ class EvalConfig(_Strict):
     (`10`), a fraction of all calls (`0.2`) or a percentage (`"20%"`)."""
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
     """Gates per scorer name: a number from 0 to 1 is the lowest acceptable
-    mean; `{mean, pass_rate}` sets either or both."""
+    mean; `{mean, pass_rate}` sets either or both. Without thresholds (and
+    without `gate`), the run passes only when every item passes."""
     gate: GateConfig | None = None
     """Gates on the comparison with the baseline (`gitevals run --baseline REF`)."""
 
@@ -505,6 +506,9 @@ class Summary(_Strict):
     """Item x trial pairs whose target call succeeded."""
     errors: int
     """Item x trial pairs whose target call failed or timed out."""
+    failed_items: int = 0
+    """Items with at least one failed trial: a target error, a scorer error, or a
+    score below its scorer's pass threshold."""
     scores: dict[str, ScorerSummary]
     """Per scorer name."""
     duration_s: float
@@ -518,10 +522,11 @@ class GateResult(_Strict):
 
     scorer: str
     """The scorer name (`*` for a gate on all scorers)."""
-    metric: Literal["mean", "pass_rate", "regressed_items", "regression"]
+    metric: Literal["mean", "pass_rate", "failed_items", "regressed_items", "regression"]
     """What was compared: `mean` and `pass_rate` against a lowest acceptable
-    value; `regressed_items` (items that regressed against the baseline) and
-    `regression` (scorers whose verdict is `regressed`) against a highest one."""
+    value; `failed_items` (the gate of an eval without thresholds: every item
+    must pass), `regressed_items` (items that regressed against the baseline)
+    and `regression` (scorers whose verdict is `regressed`) against a highest one."""
     threshold: float
     """The lowest acceptable mean or pass rate, or the highest acceptable count."""
     actual: float | None

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
         update_manifest,
         write_manifest,
     )
-    from ._summary import Summarizer, check_thresholds, scorer_names, summarize
+    from ._summary import Summarizer, check_gates, scorer_names, summarize
 
 __all__ = [
     "HUMAN",
@@ -60,8 +60,8 @@ __all__ = [
     "ScoreFile",
     "Summarizer",
     "apply_reviews",
+    "check_gates",
     "check_ref",
-    "check_thresholds",
     "current_process",
     "default_reviewer",
     "find_baseline",
@@ -103,5 +103,5 @@ __getattr__, __dir__ = attach(__name__, {
     "_review": ["HUMAN", "ONLY", "ReviewSession", "apply_reviews", "default_reviewer", "human_score", "item_status", "latest_reviews", "manifest_with_reviews", "open_review", "read_reviews", "records_with_reviews", "review_counts"],
     "_scorefile": ["SCORES", "Key", "ScoreFile"],
     "_store": ["MANIFEST", "RESULTS", "RunInfo", "RunWriter", "find_run", "list_runs", "new_run_id", "parse_results", "read_manifest", "read_results", "rewrite_results", "update_manifest", "write_manifest"],
-    "_summary": ["Summarizer", "check_thresholds", "scorer_names", "summarize"],
+    "_summary": ["Summarizer", "check_gates", "scorer_names", "summarize"],
 })

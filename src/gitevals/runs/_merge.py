@@ -8,12 +8,12 @@ from typing import Any
 
 from gitevals._util.clock import utc_now
 from gitevals.errors import GitevalsError
-from gitevals.formats import EvalConfig, RunManifest
+from gitevals.formats import RunManifest
 from gitevals.project import Project
 
 from ._refs import LoadedRun, load_run
 from ._store import RunWriter, new_run_id
-from ._summary import check_thresholds, summarize
+from ._summary import check_gates, summarize
 
 __all__ = ["merge_runs"]
 
@@ -45,9 +45,6 @@ def merge_runs(project: Project, refs: Sequence[str]) -> tuple[Path, RunManifest
         trials=trials,
         duration_s=max(run.manifest.summary.duration_s for run in runs if run.manifest.summary),
     )
-    thresholds = EvalConfig.model_validate(
-        {"dataset": "x", "target": "x", "thresholds": first.config.get("thresholds", {})}
-    ).thresholds
     manifest = first.model_copy(
         update={
             "id": new_run_id(),
@@ -57,7 +54,7 @@ def merge_runs(project: Project, refs: Sequence[str]) -> tuple[Path, RunManifest
             "shard": None,
             "merged_from": [run.id for run in runs],
             "summary": summary,
-            "gates": check_thresholds(summary, thresholds),
+            "gates": check_gates(summary, first.config.get("thresholds") or {}),
         }
     )
     writer = RunWriter.create(project.runs_dir, manifest)

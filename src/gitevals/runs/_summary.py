@@ -7,9 +7,9 @@ from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from gitevals.formats import GateResult, RunManifest, ScorerSummary, Summary, ThresholdConfig
+from gitevals.formats import GateResult, RunManifest, ScorerSummary, Summary, ThresholdConfig, result_passed
 
-__all__ = ["Summarizer", "check_thresholds", "mean_and_stderr", "scorer_names", "summarize"]
+__all__ = ["Summarizer", "check_gates", "check_thresholds", "mean_and_stderr", "scorer_names", "summarize"]
 
 
 def scorer_names(manifest: RunManifest, records: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -114,10 +114,13 @@ class Summarizer:
         self.tallies = {name: _ScorerTally(self.by_item) for name in scorer_names}
         self.usage: dict[str, float] = {}
         self.completed = self.errors = self.seen = 0
+        self.failed: set[Any] = set()
 
     def add(self, result: Any) -> None:
         item_id, error, scores, used = _fields(result)
         self.seen += 1
+        if not result_passed(error, scores):
+            self.failed.add(self.seen if item_id is None else item_id)
         if error is not None:
             self.errors += 1
             return
@@ -134,6 +137,7 @@ class Summarizer:
             trials=trials,
             completed=self.completed,
             errors=self.errors,
+            failed_items=len(self.failed),
             scores={name: tally.summary(trials) for name, tally in self.tallies.items()},
             duration_s=round(duration_s, 4),
             usage=self.usage,
@@ -153,6 +157,28 @@ def summarize(
     for result in results:
         summarizer.add(result)
     return summarizer.summary(total_items=total_items, trials=trials, duration_s=duration_s)
+
+
+def check_gates(
+    summary: Summary,
+    thresholds: Mapping[str, Any],
+    baseline_gates: Sequence[GateResult] = (),
+) -> list[GateResult]:
+    """A run's gates: its eval's `thresholds` (numbers, `ThresholdConfig`s or
+    their dicts, as in `manifest.config`), and the gates of its comparison with
+    a baseline. With neither, one gate that every item passed, so that a
+    failing item never leaves CI green; none when nothing was scored or failed
+    (every result awaits human review)."""
+    wanted = {
+        name: value if isinstance(value, (int, float, ThresholdConfig)) else ThresholdConfig.model_validate(value)
+        for name, value in thresholds.items()
+    }
+    if wanted or baseline_gates:
+        return [*check_thresholds(summary, wanted), *baseline_gates]
+    if not summary.scores and not summary.errors:
+        return []
+    failed = summary.failed_items
+    return [GateResult(scorer="*", metric="failed_items", threshold=0, actual=failed, passed=failed == 0)]
 
 
 def check_thresholds(

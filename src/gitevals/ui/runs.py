@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gitevals._util.words import _number
+from gitevals._util.words import EVERY_ITEM_RULE, _number
 from gitevals._yaml.validation import read_model
 from gitevals.datasets import load_dataset
 from gitevals.errors import ConfigError, GitevalsError, NotFoundError
@@ -134,6 +134,8 @@ def _threshold_texts(config: EvalConfig) -> list[tuple[str, str]]:
         texts.append(("regressed items", f"<= {gate.max_regressions} against the baseline"))
     if gate is not None and gate.fail_on_regression:
         texts.append(("all scorers", "no regression against the baseline"))
+    if not config.thresholds:  # as check_gates: a baseline's gates replace the every-item rule
+        texts.insert(0, ("all items", EVERY_ITEM_RULE + (" (without a baseline)" if texts else "")))
     return texts
 
 
