@@ -13,6 +13,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from .fast import _plain_resolvers
@@ -22,6 +23,7 @@ __all__ = ["emit_item", "emit_value"]
 # Plain scalars that other YAML 1.1 readers would take for booleans or nulls.
 _YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
 _BLOCK_PLAIN = re.compile(r"[A-Za-z0-9_.(/$\u00a0-\U0010ffff][^\n\r\t]*")
+_BLOCK_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.(/$")  # and >= U+00A0
 _FLOW_PLAIN = re.compile(r"[A-Za-z0-9_\u00a0-\U0010ffff][A-Za-z0-9 _.\-/()\u00a0-\U0010ffff]*")
 
 
@@ -34,14 +36,20 @@ def _quoted(text: str) -> str:
     return _NOT_PRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(text, ensure_ascii=False))
 
 
+@lru_cache(maxsize=4096)  # keys, tags and labels repeat across thousands of items
 def _plain_ok(text: str, flow: bool) -> bool:
-    if not text or text != text.strip() or _NOT_PRINTABLE.search(text):
+    if not text or text[0].isspace() or text[-1].isspace():
         return False
-    if not (_FLOW_PLAIN if flow else _BLOCK_PLAIN).fullmatch(text):
+    if not flow and text.isprintable():
+        # No control character, line break or tab: _BLOCK_PLAIN then holds
+        # exactly when its first character does, found without a regex.
+        if text[0] not in _BLOCK_FIRST and text[0] < "\u00a0":
+            return False
+    elif _NOT_PRINTABLE.search(text) or not (_FLOW_PLAIN if flow else _BLOCK_PLAIN).fullmatch(text):
         return False
     if ": " in text or text.endswith(":") or " #" in text:
         return False
-    if text.lower() in _YAML11_WORDS:
+    if len(text) <= 5 and text.lower() in _YAML11_WORDS:
         return False
     for _tag, regexp in _plain_resolvers().get(text[:1], ()):
         if regexp.match(text):
@@ -59,7 +67,7 @@ def emit_value(value: Any, flow: bool = False) -> str:
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"{value} cannot be written to a dataset (not JSON)")
         return json.dumps(value)
-    if isinstance(value, Mapping):
+    if isinstance(value, dict) or isinstance(value, Mapping):  # a dict is found without the ABC's slower check
         parts = [f"{emit_value(str(k), True)}: {emit_value(v, True)}" for k, v in value.items()]
         return "{" + ", ".join(parts) + "}"
     if isinstance(value, (list, tuple)):
@@ -69,8 +77,12 @@ def emit_value(value: Any, flow: bool = False) -> str:
 
 def emit_item(item: Mapping[str, Any], indent: int) -> str:
     """An item as the lines of one list entry, its dash at column `indent`."""
-    lines = []
-    pad = " " * indent
-    for index, (key, value) in enumerate(item.items()):
-        lines.append(f"{pad}{'- ' if index == 0 else '  '}{key}: {emit_value(value)}")
+    lines: list[str] = []
+    lead, pad = " " * indent + "- ", " " * (indent + 2)
+    for key, value in item.items():
+        if value.__class__ is str:  # most values: no detour through emit_value
+            text = value if _plain_ok(value, False) else _quoted(value)
+        else:
+            text = emit_value(value)
+        lines.append(f"{pad if lines else lead}{key}: {text}")
     return "\n".join(lines) + "\n"

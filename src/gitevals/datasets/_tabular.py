@@ -155,13 +155,20 @@ def _read_delimited(text: str, delimiter: str, path: Path) -> tuple[list[str], l
         except csv.Error as exc:
             raise DataError(f"not valid CSV: {exc}", path=path, line=line) from None
         start, line = line, reader.line_num + 1
-        if not cells or all(not c.strip() for c in cells):
+        if not cells or not cells[0].strip() and all(not c.strip() for c in cells):  # the first cell decides most rows
             continue  # blank lines between rows
         ragged = None
         if len(cells) != len(header):
             ragged = f"has {len(cells)} cells, the header has {len(header)}"
-        rows.append(Row(start, {name: _cell(value) for name, value in zip(header, cells, strict=False)}, ragged))
+        rows.append(Row(start, {name: _cell(value) if value[:1] in _MAYBE_JSON else value
+                                for name, value in zip(header, cells, strict=False)}, ragged))
     return header, rows
+
+
+# The first characters of a cell that may hold JSON (a bracket, or the whitespace
+# str.strip removes; U+3000 is the last): a cell that starts otherwise stays
+# text without a call, as most cells of a large file do.
+_MAYBE_JSON = frozenset("{[" + "".join(c for c in map(chr, range(0x3001)) if c.isspace()))
 
 
 def _cell(value: str) -> Any:
@@ -254,9 +261,11 @@ def plan_import(
     taken = dataset.taken_ids()
     first_line: dict[str, int] = {}
     schemas = dataset.schemas
+    mapped = {*mapping.input_cols, mapping.expected_col, mapping.id_col}
+    own_cols = [col for col in _ITEM_COLUMNS if col not in mapped and col in columns]
     for row in rows:
         problems = [f"row {row.ragged}"] if row.ragged else []
-        item = _item_from(row, mapping, dataset, taken) if not problems else {}
+        item = _item_from(row, mapping, own_cols, dataset, taken) if not problems else {}
         if item:
             problems += item_problems(item, schemas)
         item_id = str(item.get("id", ""))
@@ -283,7 +292,7 @@ def plan_import(
 
 def apply_import(dataset: EditableDataset, plan: ImportPlan) -> None:
     """Make the plan's additions and updates in `dataset` (saved by the caller)."""
-    dataset.add_items(plan.add)
+    dataset.add_items(plan.add, checked=True)  # plan_import ran item_problems on every row
     for item in plan.update:
         dataset.update(str(item["id"]), **{k: v for k, v in item.items() if k != "id"})
 
@@ -306,7 +315,10 @@ def _check_columns(mapping: ColumnMap, columns: Sequence[str], path: Path) -> No
         )
 
 
-def _item_from(row: Row, mapping: ColumnMap, dataset: EditableDataset, taken: set[str]) -> dict[str, Any]:
+def _item_from(row: Row, mapping: ColumnMap, own_cols: Sequence[str], dataset: EditableDataset,
+               taken: set[str]) -> dict[str, Any]:
+    """The item a row makes; `own_cols` are the item fields (`tags`, `tool_mocks`, ...)
+    read from columns of their own name, those the mapping does not use otherwise."""
     values = row.values
     if len(mapping.input_cols) == 1:
         value = values.get(mapping.input_cols[0])
@@ -315,8 +327,7 @@ def _item_from(row: Row, mapping: ColumnMap, dataset: EditableDataset, taken: se
     expected = values.get(mapping.expected_col) if mapping.expected_col else None
     if expected == "":
         expected = None
-    mapped = {*mapping.input_cols, mapping.expected_col, mapping.id_col}
-    own = {col: values[col] for col in _ITEM_COLUMNS if col not in mapped and values.get(col) not in (None, "")}
+    own = {col: values[col] for col in own_cols if values.get(col) not in (None, "")}
     # A `context` column holding an object (gitevals' own export) is the item's context;
     # anything else in it (a RAG passage, say) is kept under the key `context`.
     context = own.pop("context", {})
