@@ -116,6 +116,35 @@ def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     assert "starts at line 3" in problem
 
 
+def test_the_items_beside_a_yaml_error_are_still_checked(tmp_path: Path) -> None:
+    # as a linter does: a syntax error or a forbidden tag in one item hides nothing in the others
+    path = write(
+        tmp_path,
+        "input_schema: {type: string}\n"    # 1
+        "items:\n"                          # 2
+        "  - id: a\n"                       # 3
+        "    input: fine\n"                 # 4
+        "    colour: red\n"                 # 5  unknown key
+        "  - id: b\n"                       # 6
+        "    input: [1, 2\n"                # 7  unclosed: the parser notices on line 8
+        "  - id: c\n"                       # 8
+        "    input: x\n"                    # 9
+        "  - id: d\n"                       # 10
+        "    input: !!python/object/apply:os.system [echo]\n"  # 11
+        "  - id: a\n"                       # 12 duplicate id
+        "    input: {not: a string}\n"      # 13 breaks input_schema
+        "other: 1\n",                       # 14 unknown top-level key
+    )
+    found = problems_of(path)
+    where = [p.split(": ", 1)[0].removeprefix(f"{path}:") for p in found]
+    assert where == ["5:5", "8:7", "11:12", "12:5", "13:5", "14:1"], found
+    assert "starts at line 7" in found[1] and "the tag !!python/object/apply:os.system is not allowed" in found[2]
+    assert "duplicate id 'a' (first used on line 3)" in found[3] and "breaks input_schema" in found[4]
+    # an error outside the items, or in the only item, is reported alone
+    assert len(problems_of(write(tmp_path, "description: [x\nitems:\n  - {id: a, input: [1}\n"))) == 1
+    assert len(problems_of(write(tmp_path, "items:\n  - id: a\n    input: [1, 2\n"))) == 1
+
+
 def test_duplicate_keys_are_an_error(tmp_path: Path) -> None:
     path = write(tmp_path, "items:\n  - id: a\n    input: x\n    input: y\n")
     [problem] = problems_of(path)

@@ -51,14 +51,17 @@ def load_yaml(text: str | bytes | Any, path: Path | str, on_item: Callable[[Any]
     try:
         return construct(iter(parser.get_event, None), _safe_yaml().constructor, on_item)
     except YAMLError as exc:
-        raise YamlProblem(parse_problem(exc, path)) from None
+        context = getattr(exc, "context_mark", None)
+        raise YamlProblem(parse_problem(exc, path), context.line + 1 if context is not None else None) from None
     finally:
         parser.dispose()
 
 
 class YamlProblem(Exception):
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, first_line: int | None = None) -> None:
         self.problem = problem
+        self.first_line = first_line or problem.line
+        """Where the broken part starts (an unclosed bracket's line), up to `problem.line`."""
         super().__init__(str(problem))
 
 

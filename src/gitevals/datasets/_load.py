@@ -24,6 +24,8 @@ from ._item import Dataset, DatasetItem, make_item
 
 __all__ = ["load_dataset", "parse_dataset"]
 
+_CHECKS_BESIDE = 20
+"""After a YAML error in an item, how many more times the rest of the file is checked without that item."""
 
 
 def load_dataset(path: Path | str, name: str | None = None) -> Dataset:
@@ -87,7 +89,7 @@ class _HashingReader:
 
 def _parse(
     source: bytes | _HashingReader, path: Path | str, name: str,
-    get_raw: Callable[[], bytes], get_sha: Callable[[], str],
+    get_raw: Callable[[], bytes], get_sha: Callable[[], str], *, checks_beside: int = _CHECKS_BESIDE,
 ) -> Dataset:
     """Items are validated and stored compactly one by one as the parser hands
     them over, so the whole document never sits in memory as Python objects."""
@@ -95,7 +97,9 @@ def _parse(
     try:
         data = load_yaml(source, path, on_item=collector)
     except YamlProblem as exc:
-        raise DataError(problems=[exc.problem]) from None
+        beside = _problems_beside(get_raw(), path, name, exc, checks_beside) if checks_beside else []
+        found = {(p.line, p.col, p.message): p for p in [exc.problem, *beside]}  # one error may be seen twice
+        raise DataError(problems=_sorted(list(found.values()))) from None
     sha = get_sha()
     if data is None:
         data = {}
@@ -124,6 +128,62 @@ def _parse(
         path=path if isinstance(path, Path) else None,
         blob_sha=sha,
     )
+
+
+def _problems_beside(raw: bytes, path: Path | str, name: str, broken: YamlProblem, checks_left: int) -> list[Problem]:
+    """What is wrong in the rest of a file whose YAML breaks inside its items, as
+    a linter reports everything it can: the file is checked again with the
+    broken items' lines left blank, so every other line keeps its number.
+    Nothing when the error is outside the items or no other item is left."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return []
+    lines = text.splitlines(keepends=True)
+    span = _item_lines(lines, broken.first_line, broken.problem.line)
+    if span is None:
+        return []
+    start, end = span
+    blanked = "".join(lines[:start]) + "\n" * (end - start) + "".join(lines[end:])
+    data = blanked.encode("utf-8")
+    try:
+        _parse(data, path, name, lambda: data, lambda: blob_sha(data), checks_beside=checks_left - 1)
+    except DataError as exc:
+        return exc.problems
+    return []
+
+
+_ITEMS_KEY = re.compile(r"items\s*:\s*(#.*)?$")
+_DASH = re.compile(r"( *)- ")
+
+
+def _item_lines(lines: list[str], first: int | None, last: int | None) -> tuple[int, int] | None:
+    """The 0-based [start, end) lines of the entries of the block list `items:`
+    that hold 1-based lines `first` to `last`, when other entries are left."""
+    if first is None or last is None:
+        return None
+    key = next((n for n, text in enumerate(lines) if _ITEMS_KEY.match(text)), None)
+    if key is None or first - 1 <= key:
+        return None
+    dash = next((m for text in lines[key + 1:] if (m := _DASH.match(text))), None)
+    if dash is None:
+        return None
+    indent = dash.group(1) + "- "
+    starts = []
+    for n in range(key + 1, len(lines)):
+        text = lines[n]
+        if text.startswith(indent):
+            starts.append(n)
+        elif text.strip() and not text.startswith((" ", "#")) and n > key + 1:
+            break  # the next top-level key: the list ended
+    else:
+        n = len(lines)
+    starts.append(n)
+    held = [(begin, after) for begin, after in zip(starts, starts[1:], strict=False)
+            if begin <= last - 1 and first - 1 < after]
+    if not held or len(held) == len(starts) - 1 or not starts[0] <= first - 1 < starts[-1]:
+        return None  # outside the items, or no item left to check
+    return held[0][0], held[-1][1]
 
 
 class _ItemCollector:
