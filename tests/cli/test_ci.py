@@ -87,6 +87,7 @@ def test_eval_gates_on_the_baseline_comparison(project: ProjectDir) -> None:
     one = invoke(project, "run", "e", "--baseline", "HEAD")
     assert one.exit_code == 0 and "pass  all scorers  regressed items 1, needs <= 1" in one.output
     assert "all items" not in one.output  # the comparison's gate replaced the every-item gate
+    assert one.output.count("regressed items 1, needs <= 1") == 1  # shown once, with the other gates
     (project.root / "wrong.txt").write_text("q1 q2 q3 q4 q5 q6 q7")
     many = invoke(project, "run", "e", "--baseline", "HEAD")  # the baseline is the newest run at HEAD: q1 already wrong
     assert many.exit_code == 1 and "FAIL  all scorers  regressed items 6, needs <= 1" in many.output

@@ -141,7 +141,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         # The run is recorded; nothing left in any thread (a sync target's call
         # abandoned mid-way, a pipe still being read) may delay the exit.
         os._exit(EXIT_INTERRUPTED)
-    from gitevals.report.text import render_gates, render_run_end
+    from gitevals.report.text import render_run_end
 
     console().print(render_run_end(outcome.manifest, failures, folder_holder[0]))
     if progress.tally.to_review:
@@ -160,8 +160,6 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         assert display is not None
         console().print("")
         print_comparison(check.comparison, **display)  # type: ignore[arg-type]
-        if check.gates:
-            console().print(render_gates(check.gates))
     if not (outcome.passed or no_fail) and any(g.metric == "failed_items" for g in manifest.gates) and summary is not None:
         # the rule a newcomer may not expect: say how to choose another one
         first = next(iter(summary.scores), "SCORER")
