@@ -398,3 +398,57 @@ def test_the_target_s_atexit_handlers_and_threads_still_run_at_exit(project: Pro
     assert done.returncode == 0, done.stderr
     assert (project.root / "flushed-atexit.txt").read_text() == "ok"
     assert (project.root / "flushed-thread.txt").read_text() == "ok"
+
+
+MISBEHAVING = """
+import argparse, asyncio, sys
+
+
+def run(x):
+    if x == "exit":
+        argparse.ArgumentParser(prog="wrapped").parse_args(["--nope"])  # argparse calls sys.exit(2)
+    if x == "interrupt":
+        raise KeyboardInterrupt  # raised on a worker thread: the code's own, not a Ctrl-C
+    if x == "generator":
+        raise GeneratorExit
+    return x
+
+
+async def run_async(x):
+    await asyncio.sleep(0)
+    if x == "exit":
+        sys.exit(3)
+    return x
+
+
+def strict(sample):
+    if sample.output == "ok2":
+        sys.exit("scorer gave up")
+    return 1.0
+"""
+
+
+@pytest.mark.parametrize("target", ["bad_code:run", "bad_code:run_async"])
+def test_user_code_that_exits_or_interrupts_is_its_items_error(project: ProjectDir, target: str) -> None:
+    project.write("bad_code.py", MISBEHAVING)
+    ids = ["ok", "exit", "interrupt", "generator", "ok2"]
+    project.write("datasets/d.yaml", "items:\n" + "".join(f"  - {{id: {i}, input: {i}}}\n" for i in ids))
+    project.write("evals/e.yaml", f"dataset: d\ntarget: {target}\nscorers: [\"bad_code:strict\"]\nconcurrency: 2\n")
+    project.git_init()
+    project.commit()
+    done = subprocess.run([EXE, "run", "e"], cwd=project.root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr  # the failed items fail it: not 2, 3 or 130
+    assert "Traceback" not in done.stdout + done.stderr
+    [run] = list_runs(project.root / "runs", "e")
+    assert run.manifest.status == "completed" and run.manifest.summary.total_items == 5
+    records = {r["item_id"]: r for r in read_results(run.path)}
+    assert records["ok"]["error"] is None and records["ok"]["scores"]["strict"]["value"] == 1.0
+    exited = records["exit"]["error"]
+    assert exited["type"] == "SystemExit" and "sys.exit(" in exited["message"]
+    assert exited["where"].startswith(("bad_code.py:", "/")) or "argparse" in exited["where"], exited
+    scorer = records["ok2"]["scores"]["strict"]
+    assert scorer["value"] is None and scorer["error"]["type"] == "SystemExit"
+    assert "scorer gave up" in scorer["error"]["message"]
+    if target.endswith(":run"):  # the sync target runs on a worker thread
+        assert records["interrupt"]["error"]["type"] == "KeyboardInterrupt"
+        assert records["generator"]["error"]["type"] == "GeneratorExit"

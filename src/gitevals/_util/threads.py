@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 
-__all__ = ["run_sync_in_daemon_thread"]
+__all__ = ["ExitInThread", "run_sync_in_daemon_thread"]
 
 T = TypeVar("T")
 
@@ -26,6 +26,17 @@ _IDLE_S = 10.0  # an idle thread waits this long for work, then ends
 _jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
 _lock = threading.Lock()
 _idle = 0  # threads waiting for a job that no caller has claimed yet
+
+
+class ExitInThread(Exception):
+    """`fn` raised a BaseException that is not an Exception (SystemExit, say, from
+    argparse in a wrapped CLI, or KeyboardInterrupt) in its worker thread. A real
+    Ctrl-C only ever reaches the main thread, so this one is the code's own: it
+    arrives as an ordinary exception, never as a request to stop."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(f"{type(original).__name__}: {original}")
+        self.original = original
 
 
 async def run_sync_in_daemon_thread(fn: Callable[[], T]) -> T:
@@ -50,6 +61,8 @@ async def run_sync_in_daemon_thread(fn: Callable[[], T]) -> T:
         done.set()  # when cancelled: frees the anyio thread that waits; the daemon is left behind
     ok, value = outcome[0]
     if not ok:
+        if not isinstance(value, Exception):
+            raise ExitInThread(value) from value
         raise value
     return value  # type: ignore[no-any-return]
 

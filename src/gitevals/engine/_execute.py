@@ -23,6 +23,7 @@ if sys.version_info < (3, 11):  # pragma: no cover
 
 from gitevals._util.clock import utc_now
 from gitevals._util.retry import RateLimiter, backoff_s, parse_rate, retry_info
+from gitevals._util.threads import ExitInThread
 from gitevals._util.words import id_list, plural
 from gitevals.datasets import Dataset, DatasetItem, make_item
 from gitevals.errors import ConfigError
@@ -363,9 +364,26 @@ async def _call(
         return None, error, False, None
     except Exception as exc:
         retryable, retry_after = retry_info(exc)
-        origin = {"where": f"target {target.name}"} if getattr(target, "remote", False) else _origin(exc)
-        error = {"type": type(exc).__name__, "message": str(exc) or type(exc).__name__, **origin}
+        shown = exc.original if isinstance(exc, ExitInThread) else exc
+        origin = {"where": f"target {target.name}"} if getattr(target, "remote", False) else _origin(shown)
+        error = {"type": type(shown).__name__, "message": _message(shown), **origin}
         return None, error, retryable, retry_after
+    except BaseException as exc:  # SystemExit, GeneratorExit, ... from user code
+        if _stops_the_run(exc):
+            raise
+        return None, {"type": type(exc).__name__, "message": _message(exc), **_origin(exc)}, False, None
+
+
+def _stops_the_run(exc: BaseException) -> bool:
+    """A real Ctrl-C (it only ever reaches the main thread) or the run's own
+    cancellation; any other BaseException is the item's error."""
+    return isinstance(exc, (KeyboardInterrupt, anyio.get_cancelled_exc_class()))
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"the code called sys.exit({exc.code!r})"  # the run goes on: it is this item's error
+    return str(exc) or type(exc).__name__
 
 
 _FRAMES_KEPT = 6
@@ -452,7 +470,12 @@ async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
     except ScorerError as exc:
         return _score_error("ScorerError", str(exc))
     except Exception as exc:
-        return _score_error(type(exc).__name__, str(exc) or type(exc).__name__)
+        shown = exc.original if isinstance(exc, ExitInThread) else exc
+        return _score_error(type(shown).__name__, _message(shown))
+    except BaseException as exc:  # a scorer calling sys.exit fails its score, not the run
+        if _stops_the_run(exc):
+            raise
+        return _score_error(type(exc).__name__, _message(exc))
     record: dict[str, Any] = {"value": score.value, "passed": score.passed, "reason": score.reason}
     if score.details:
         record["details"] = score.details
