@@ -6,6 +6,14 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/gitevals-demo.XXXXXX")"
 cp -R "$here/example-evals/." "$work/"
 cd "$work"
+
+# A run's exit 1 is its verdict (a gate failed, printed just above): the demo
+# shows it and goes on. Any other failure is a broken demo and stops it.
+verdict() {
+    local status=0
+    "$@" || status=$?
+    if [ "$status" -eq 1 ]; then echo "(exit 1: a gate failed, as shown above)"; elif [ "$status" -ne 0 ]; then exit "$status"; fi
+}
 git init --quiet
 git add --all
 git -c user.name="gitevals demo" -c user.email="demo@example.invalid" commit --quiet -m "Example support-bot evals"
@@ -14,7 +22,7 @@ echo "== gitevals dataset list"
 gitevals dataset list
 echo
 echo "== gitevals run support-qa"
-gitevals run support-qa
+verdict gitevals run support-qa
 echo
 echo "== a change to the agent: it learns that \"money back\" means a refund"
 sed -i.bak 's/("refund", "return")/("refund", "return", "money back")/' support_bot/agent.py && rm support_bot/agent.py.bak
@@ -22,13 +30,13 @@ git -c user.name="gitevals demo" -c user.email="demo@example.invalid" commit --q
 git log --oneline | cat
 echo
 echo "== gitevals run support-qa --baseline HEAD~1   (run again, then compare with the run made at the previous commit)"
-gitevals run support-qa --baseline HEAD~1
+verdict gitevals run support-qa --baseline HEAD~1
 echo
 echo "== gitevals run support-tools   (a tool-using agent: its answers and the tools it called)"
-gitevals run support-tools
+verdict gitevals run support-tools
 echo
 echo "== gitevals run returns   (a workflow: its decision, single steps, and the order of the steps)"
-gitevals run returns
+verdict gitevals run returns
 echo
 echo "== gitevals runs list"
 gitevals runs list

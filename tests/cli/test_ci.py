@@ -85,18 +85,24 @@ def test_eval_gates_on_the_baseline_comparison(project: ProjectDir) -> None:
     project.commit("baseline run made")
     (project.root / "wrong.txt").write_text("q1")
     one = invoke(project, "run", "e", "--baseline", "HEAD")
-    assert one.exit_code == 0 and "pass  all scorers  regressed items 1, needs <= 1" in one.output
+    assert one.exit_code == 1 and "pass  all scorers  regressed items 1, needs <= 1" in one.output
     assert "all items" not in one.output  # the comparison's gate replaced the every-item gate
     assert one.output.count("regressed items 1, needs <= 1") == 1  # shown once, with the other gates
+    # but an error still fails the run, unless the eval allows it
+    assert "FAIL  target  errors 1, needs <= 0 (allow some with allowed_errors)" in one.output
+    project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:answer\nscorers: [exact_match]\n"
+                  "gate: {max_regressions: 1}\nallowed_errors: 1\n")
+    allowed = invoke(project, "run", "e", "--baseline", "HEAD")
+    assert allowed.exit_code == 0 and "pass  target  errors 1, needs <= 1" in allowed.output
     (project.root / "wrong.txt").write_text("q1 q2 q3 q4 q5 q6 q7")
     many = invoke(project, "run", "e", "--baseline", "HEAD")  # the baseline is the newest run at HEAD: q1 already wrong
     assert many.exit_code == 1 and "FAIL  all scorers  regressed items 6, needs <= 1" in many.output
     run = max(list_runs(project.root / "runs", "e"), key=lambda r: r.manifest.started_at)
     assert [g.metric for g in run.manifest.gates if not g.passed] == ["regressed_items"]
     # scoring the run again keeps the gates of its comparison with the baseline
-    assert invoke(project, "score", run.id, "--scorer", "{type: contains, name: upper, value: Q}").exit_code == 0
+    assert invoke(project, "score", run.id, "--scorer", "{type: contains, name: upper, value: Q}").exit_code == 1
     rescored = next(r for r in list_runs(project.root / "runs", "e") if r.id == run.id)
-    assert [g.metric for g in rescored.manifest.gates] == ["regressed_items"]
+    assert [g.metric for g in rescored.manifest.gates] == ["regressed_items", "errors"]
     project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:answer\nscorers: [exact_match]\ngate: {fail_on_regression: true}\n")
     verdict = invoke(project, "run", "e", "--baseline", "HEAD~1")  # the clean first run
     assert verdict.exit_code == 1 and "FAIL  exact_match  regressed against the baseline, needs no regression" in verdict.output
@@ -115,7 +121,8 @@ def test_the_python_api_gets_the_baseline_gates_and_the_failed_items(project: Pr
     (project.root / "wrong.txt").write_text("q1 q2")
     second = run_eval(gitevals_project, plan_eval(gitevals_project, "e"), baseline=Baseline("HEAD"))
     assert second.baseline is not None and second.baseline.comparison is not None
-    assert [(g.metric, g.actual, g.passed) for g in second.manifest.gates if g.scorer == "*"] == [("regressed_items", 2, False)]
+    assert [(g.metric, g.actual, g.passed) for g in second.manifest.gates if g.scorer == "*"] == [("regressed_items", 2, False),
+                                                                                           ("errors", 1, False)]
     assert not second.passed
     retry = plan_eval(gitevals_project, "e", only_failed_from="latest")
     assert [item.id for item in retry.dataset.items] == ["q1", "q2", "err"]
@@ -183,9 +190,15 @@ def test_pytest_plugin_makes_each_item_a_test(project: ProjectDir) -> None:
     assert run.manifest.status == "completed" and run.manifest.summary.total_items == 11
     assert invoke(project, "run", "e").exit_code == 1  # the CLI agrees
     assert _pytest(project, "--gitevals", "-k", "not q3 and not err").returncode == 0  # deselected, not counted
-    # with thresholds the thresholds decide: the failing items are shown as xfailed, the session passes
+    # with thresholds the thresholds decide: the failing items are shown as xfailed; err's target
+    # error fails the session unless the eval allows errors
     project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:answer\nscorers: [exact_match]\n"
                   "thresholds: {exact_match: 0.5}\n")
+    erred = _pytest(project, "--gitevals")
+    assert erred.returncode == 1 and "gitevals gate: FAIL  target  errors 1, needs <= 0" in erred.stdout
+    assert invoke(project, "run", "e").exit_code == 1  # the CLI agrees
+    project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:answer\nscorers: [exact_match]\n"
+                  "thresholds: {exact_match: 0.5}\nallowed_errors: 1\n")
     tolerated = _pytest(project, "--gitevals", "-rx")
     assert tolerated.returncode == 0, tolerated.stdout
     assert "9 passed, 2 xfailed" in tolerated.stdout

@@ -387,6 +387,24 @@ def test_without_thresholds_every_item_must_pass_unless_no_fail(support_project:
     assert passing.returncode == 0 and "pass  all items  0 failed" in passing.stdout, passing.stdout
 
 
+def test_a_scorer_broken_on_every_item_fails_the_run_though_no_threshold_names_it(support_project: ProjectDir) -> None:
+    support_project.write("broken_scorer.py", "def judge(sample):\n    raise RuntimeError('judge model unreachable')\n")
+    support_project.write("evals/judged.yaml", "dataset: support\ntarget: support_agent:answer\n"
+                          "scorers: [{type: contains, name: has-answer}, 'broken_scorer:judge']\n"
+                          "thresholds: {has-answer: 0.5}\n")
+    judged = run_cli(support_project, "run", "judged")
+    words = " ".join(judged.stdout.split())
+    assert judged.returncode == 1, judged.stdout + judged.stderr
+    assert "FAIL judge errors 3, needs <= 0 (allow some with allowed_errors)" in words
+    assert "pass has-answer mean 0.67, needs >= 0.50" in words
+    assert "3 items: 3 completed, 0 target errors, 3 scorer errors" in words
+    support_project.write("evals/judged.yaml", "dataset: support\ntarget: support_agent:answer\n"
+                          "scorers: [{type: contains, name: has-answer}, 'broken_scorer:judge']\n"
+                          "thresholds: {has-answer: 0.5}\nallowed_errors: 100%\n")
+    allowed = run_cli(support_project, "run", "judged")
+    assert allowed.returncode == 0 and "pass judge errors 3, needs <= 3" in " ".join(allowed.stdout.split())
+
+
 def test_validate_says_a_run_refuses_a_dataset_without_items(support_project: ProjectDir) -> None:
     support_project.write("datasets/empty.yaml", "items: []\n")
     checked = run_cli(support_project, "dataset", "validate")

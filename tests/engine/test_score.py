@@ -125,7 +125,8 @@ def test_scoring_a_run_made_without_scorers(project: ProjectDir) -> None:
     assert [(g.metric, g.actual) for g in manifest(folder).gates] == [("failed_items", 1)]  # q2's error
     result = invoke(project, "score", folder.name, "--scorer", "exact_match",
                     "--scorer", "{type: contains, name: says-answer, value: answer}")
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the gates of `gitevals run`: q1 and q2 fail now
+    assert "FAIL  all items  2 failed, needs 0" in result.output
     assert qa.target_calls() == calls  # the target was not called again
     lines = records(folder)
     assert len(lines) == 6
@@ -154,7 +155,7 @@ def test_a_second_scorer_is_added_and_existing_names_are_refused(project: Projec
     folder = qa.run()
     before = by_item(folder, "has-answer")
     added = invoke(project, "score", "qa", "--scorer", "exact_match")
-    assert added.exit_code == 0, added.output
+    assert added.exit_code == 1, added.output  # q0 fails exact_match, and the eval sets no thresholds
     assert by_item(folder, "has-answer") == before  # untouched
     assert by_item(folder, "exact_match")[("q0", 0)] == 0.0 and by_item(folder, "exact_match")[("q1", 0)] == 1.0
     assert list(manifest(folder).summary.scores) == ["has-answer", "exact_match"]  # type: ignore[union-attr]
@@ -170,7 +171,7 @@ def test_a_second_scorer_is_added_and_existing_names_are_refused(project: Projec
     assert from_eval.exit_code == 2 and "'has-answer', 'exact_match'" in from_eval.output
     assert (folder / "results.jsonl").read_bytes() == results_before and not (folder / SCORES).exists()
     missing = invoke(project, "score", "qa", "--only-missing")
-    assert missing.exit_code == 0, missing.output
+    assert missing.exit_code == 1, missing.output  # every item fails polite
     assert by_item(folder, "polite") == {(f"q{n}", 0): 0.0 for n in range(6)}
     assert by_item(folder, "exact_match")[("q0", 0)] == 0.0
     assert manifest(folder).scoring[-1].kept == 12 and manifest(folder).scoring[-1].scored == 6
@@ -192,8 +193,8 @@ def test_replace_keeps_the_old_scores_in_history(project: ProjectDir) -> None:
     spec = "{type: contains, name: has-answer, value: policy}"
     mixed = invoke(project, "score", "qa", "--only-missing", "--scorer", spec)
     assert mixed.exit_code == 2 and "configured differently in this run" in mixed.output
-    result = invoke(project, "score", "qa", "--replace", "--scorer", spec)
-    assert result.exit_code == 0, result.output
+    result = invoke(project, "score", "qa", "--replace", "--scorer", spec, "--no-fail")
+    assert result.exit_code == 0, result.output  # the gate fails now (see below), --no-fail ignores it
     q0 = next(r for r in records(folder) if r.item_id == "q0").scores["has-answer"]
     q1 = next(r for r in records(folder) if r.item_id == "q1").scores["has-answer"]
     assert (q0.value, q1.value, q1.passed) == (1.0, 0.0, False)
@@ -275,7 +276,7 @@ def test_compare_treats_added_scores_like_original_ones(project: ProjectDir) -> 
     before = json.loads(invoke(project, "compare", first.name, second.name, "--format", "json").output)
     assert before["scorers"] == []
     for folder in (first, second):
-        assert invoke(project, "score", folder.name, "--scorer", "exact_match").exit_code == 0
+        assert invoke(project, "score", folder.name, "--scorer", "exact_match", "--no-fail").exit_code == 0
     result = invoke(project, "compare", first.name, second.name, "--fail-on-regression")
     assert result.exit_code == 1, result.output
     assert "REGRESSION: exact_match -0.800" in result.output and "scorer sets differ" not in result.output

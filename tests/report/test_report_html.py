@@ -158,7 +158,8 @@ def test_the_page_is_self_contained_and_escapes_outputs(evals: Evals) -> None:
     assert manifest.git.commit[:12] in header.text and "completed" in header.text
     assert [tr.attrs["data-scorer"] for tr in page.find("tr") if tr.within("section", id="summary")
             and "data-scorer" in tr.attrs] == ["exact_match", "says-it"]
-    assert page.one("div", id="gates").text == "Gatespass exact_match mean 1.00, needs >= 0.50"  # as the terminal words it
+    assert page.one("div", id="gates").text == ("Gatespass exact_match mean 1.00, needs >= 0.50"  # as the terminal words it
+                                                "FAIL target errors 1, needs <= 0 (allow some with allowed_errors)")
 
     # one histogram per scorer; its bars count every score, in ten bins
     for scorer in ("exact_match", "says-it"):

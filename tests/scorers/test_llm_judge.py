@@ -202,7 +202,10 @@ def test_gitevals_run_with_a_judge_gate(project: ProjectDir, judge: FakeServer) 
     project.git_init()
     project.commit()
     outcome = CliRunner().invoke(cli, ["-C", str(project.root), "run", "judged"], catch_exceptions=False)
-    assert outcome.exit_code == 0, outcome.output  # mean (0.9 + 0.75) / 2 passes the 0.8 gate
+    # mean (0.9 + 0.75) / 2 passes the 0.8 gate; the judge's unusable answer on `ten` fails the run
+    assert outcome.exit_code == 1, outcome.output
+    assert "pass  quality  mean 0.82, needs >= 0.80" in outcome.output
+    assert "FAIL  quality  errors 1, needs <= 0" in outcome.output
     [run] = list_runs(project.root / "runs", "judged")
     records = {r["item_id"]: r["scores"]["quality"] for r in read_results(run.path)}
     assert records["good"]["passed"] is True and records["bare"]["passed"] is False

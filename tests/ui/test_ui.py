@@ -387,7 +387,8 @@ def test_pages_say_what_they_show_with_units_gates_and_neighbours(project: Proje
     client = client_for(project)
     # the eval's gate worded as the CLI words it, and drawn on its scorer's chart
     page = client.get("/evals/support").text
-    assert '<dd id="gates"><div>has-answer <span class="muted">·</span> mean &gt;= 0.20</div></dd>' in page
+    assert ('<dd id="gates"><div>has-answer <span class="muted">·</span> mean &gt;= 0.20</div>'
+            '<div>target and each scorer <span class="muted">·</span> errors &lt;= 0</div></dd>') in page
     chart = page[page.index('<figure class="trend" data-scorer="has-answer">'):page.index("</figure>")]
     assert '<line class="threshold"' in chart and "latest 0.500 · gate &gt;= 0.20" in chart
     assert "runs, oldest → newest (commit)" in chart

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["EVERY_ITEM_RULE", "GATE_FAIL", "GATE_PASS", "gate_parts", "gate_text", "id_list", "item_label", "plural", "trial_label"]
+__all__ = ["EVERY_ITEM_RULE", "GATE_FAIL", "GATE_PASS", "error_counts", "gate_parts", "gate_text", "id_list", "item_label", "plural", "trial_label"]
 
 GATE_PASS = "pass"
 GATE_FAIL = "FAIL"  # capitals: a failed gate is what a reader's eye must find
@@ -22,6 +22,13 @@ def plural(count: int | float, singular: str, plural_form: str | None = None) ->
     many = plural_form if plural_form is not None else singular + "s"
     number = f"{count:g}" if isinstance(count, float) else str(count)
     return f"{number} {singular if count == 1 else many}"
+
+
+def error_counts(summary: Any) -> str:
+    """`1 target error` of a run's Summary, with `, 2 scorer errors` when a scorer
+    failed: the two are told apart wherever the totals are shown."""
+    scorer = sum(s.errors for s in summary.scores.values())
+    return plural(summary.errors, "target error") + (f", {plural(scorer, 'scorer error')}" if scorer else "")
 
 
 def item_label(item_id: Any, position: int | None = None) -> str:
@@ -51,12 +58,15 @@ def gate_parts(scorer: str, metric: str, threshold: float, actual: float | None,
     Every renderer (terminal, markdown, HTML) joins these in its own markup, so
     a gate reads the same wherever it is shown."""
     mark = GATE_PASS if passed else GATE_FAIL
-    subject = "all items" if metric == "failed_items" else "all scorers" if scorer == "*" else scorer
+    subject = ("all items" if metric == "failed_items" else "target" if metric == "errors" and scorer == "*"
+               else "all scorers" if scorer == "*" else scorer)
     if metric == "regression":
         detail = ("no regression against the baseline" if passed
                   else "regressed against the baseline, needs no regression")
     elif metric == "failed_items":
         detail = f"{actual or 0:g} failed, needs {threshold:g} ({EVERY_ITEM_RULE})"
+    elif metric == "errors":
+        detail = f"errors {actual or 0:g}, needs <= {threshold:g}" + ("" if passed else " (allow some with allowed_errors)")
     elif metric == "regressed_items":
         detail = f"regressed items {actual or 0:g}, needs <= {threshold:g}"
     else:

@@ -11,7 +11,7 @@ import click
 
 from gitevals._util.words import plural
 
-from ._common import EXIT_INTERRUPTED, RUN_FORMS, RunRef, console, get_project
+from ._common import EXIT_FAILED, EXIT_INTERRUPTED, RUN_FORMS, RunRef, console, get_project
 
 _PROGRESS_FROM = 50  # passes shorter than this print no progress lines
 
@@ -28,17 +28,19 @@ _PROGRESS_FROM = 50  # passes shorter than this print no progress lines
               "the old scores are kept in each score's history.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=8, show_default=True,
               help="Scores computed at once.")
+@click.option("--no-fail", is_flag=True, help="Exit 0 whatever the run's gates say after scoring.")
 @click.pass_context
 def score(ctx: click.Context, run_ref: str, scorers: tuple[str, ...], eval_name: str | None, only_missing: bool,
-          replace: bool, concurrency: int) -> None:
+          replace: bool, concurrency: int, no_fail: bool) -> None:
     """Apply scorers to a run's stored outputs (no target calls).
 
     Scores are added to the run; a scorer the run already has is refused
     unless --only-missing or --replace. A run found only in git history
     (EVAL@REF) is copied into runs/ and scored there. Scorers are named as
     in `gitevals run` output: `trajectory.<name>` and `steps.<step>.<name>`
-    for the grouped forms. Exits 2 on a usage or config error, 130 when
-    interrupted (repeat with --only-missing to finish).
+    for the grouped forms. The run's gates are checked again, by the rule of
+    `gitevals run`: exits 1 when one fails (unless --no-fail), 2 on a usage or
+    config error, 130 when interrupted (repeat with --only-missing to finish).
 
     \b
     Examples:
@@ -97,6 +99,13 @@ def score(ctx: click.Context, run_ref: str, scorers: tuple[str, ...], eval_name:
     from gitevals.report.rescore import render_scoring
 
     out.print(render_scoring(outcome, project.relative(outcome.path)))
+    gates = outcome.manifest.gates
+    if gates:
+        from gitevals.report.text import render_gates
+
+        out.print(render_gates(gates))
+    if not no_fail and not all(gate.passed for gate in gates):
+        ctx.exit(EXIT_FAILED)
 
 
 def _interrupt_on_signals() -> None:

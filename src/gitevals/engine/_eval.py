@@ -24,7 +24,7 @@ from gitevals._yaml.load import locate
 from gitevals._yaml.validation import read_model_partly
 from gitevals.datasets import Dataset, load_dataset
 from gitevals.errors import ConfigError, DataError, GitevalsError, Problem, did_you_mean
-from gitevals.formats import EvalConfig, GateResult, RunManifest, RunProcess, Versions, record_passed
+from gitevals.formats import EvalConfig, GateResult, RunManifest, RunProcess, Versions, error_limit, record_passed
 from gitevals.git import git_info
 from gitevals.project import Project
 from gitevals.runs import (
@@ -152,6 +152,7 @@ def plan_eval(
         problems += _name_problems(scorers, config, path, text)
     limiter = collect(("rate_limit",), lambda: _rate_limiter(config.rate_limit))
     collect(("max_errors",), lambda: error_limit(config.max_errors, 1))
+    collect(("allowed_errors",), lambda: error_limit(config.allowed_errors, 1, "allowed_errors"))
     if problems:  # the eval file's first, in the order of its lines
         raise ConfigError(problems=sorted(problems, key=lambda p: (p.path != path, str(p.path), p.line or 0, p.col or 0)))
     assert dataset is not None and target is not None
@@ -262,25 +263,6 @@ def in_shard(item_id: str, index: int, count: int) -> bool:
     """Whether an item belongs to shard `index` (1-based) of `count`: by a hash of
     its id, so the same item always lands in the same shard on every machine."""
     return int(hashlib.sha256(item_id.encode("utf-8")).hexdigest()[:12], 16) % count == index - 1
-
-
-def error_limit(value: int | float | str | None, calls: int) -> int | None:
-    """`max_errors` as a count: `10`, `0.2` (a fraction of `calls`) or `"20%"`."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            fraction = float(text.rstrip("%")) / 100 if text.endswith("%") else float(text)
-        except ValueError:
-            raise ConfigError(f"max_errors {value!r} is not a count, a fraction or a percentage",
-                              hint="write it like 10, 0.2 or \"20%\"") from None
-        value = fraction
-    if isinstance(value, bool) or value < 0:
-        raise ConfigError(f"max_errors {value!r} must not be negative")
-    if isinstance(value, int) or value >= 1:
-        return int(value)
-    return int(value * calls)
 
 
 def _rate_limiter(rate: float | str | None) -> RateLimiter | None:
@@ -407,7 +389,7 @@ async def arun_eval(
             duration_s=summary.duration_s,
         )
         result = EvalResult({n: s.mean for n, s in summary.scores.items()}, summary, result.items, result.stopped)
-    gates = check_gates(summary, plan.config.thresholds)
+    gates = check_gates(summary, writer.manifest.config)
     _finish(writer, "failed" if result.stopped else "completed", summary=summary, gates=gates, error=result.stopped)
     if baseline is None:
         return RunOutcome(writer.folder, writer.manifest, result)
@@ -417,7 +399,7 @@ async def arun_eval(
     check = check_baseline(project, this_run, baseline, plan.config.gate)
     manifest = writer.manifest
     if check.gates:  # they replace the every-item gate of an eval without thresholds
-        manifest = update_manifest(writer.folder, gates=check_gates(summary, plan.config.thresholds, check.gates))
+        manifest = update_manifest(writer.folder, gates=check_gates(summary, writer.manifest.config, check.gates))
     return RunOutcome(writer.folder, manifest, result, check)
 
 

@@ -537,7 +537,7 @@ def _finish(
     if manifest.summary is not None:  # an interrupted run has none until it is finished
         update["summary"] = summary
         compared = [gate for gate in manifest.gates if gate.metric in ("regressed_items", "regression")]
-        update["gates"] = check_gates(summary, manifest.config.get("thresholds") or {}, compared)
+        update["gates"] = check_gates(summary, config, compared)
     manifest = manifest.model_copy(update=update)
     write_manifest(folder, manifest)
     side.remove()

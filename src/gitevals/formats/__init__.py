@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ._schemas import field_docstrings, generate_schemas, stale_schemas, write_schemas
     from ._scorer_specs import recorded_scorer_name, recorded_scorers, scorer_config_key
     from ._trajectory import walk_steps
-    from ._verdicts import record_passed, result_passed, score_passed
+    from ._verdicts import error_limit, record_passed, result_passed, score_passed
 
 __all__ = [
     "AgentScorerConfig",
@@ -68,6 +68,7 @@ __all__ = [
     "ThresholdConfig",
     "Versions",
     "WorkflowScorerConfig",
+    "error_limit",
     "field_docstrings",
     "generate_schemas",
     "record_passed",
@@ -87,5 +88,5 @@ __getattr__, __dir__ = attach(__name__, {
     "_schemas": ["field_docstrings", "generate_schemas", "stale_schemas", "write_schemas"],
     "_scorer_specs": ["recorded_scorer_name", "recorded_scorers", "scorer_config_key"],
     "_trajectory": ["walk_steps"],
-    "_verdicts": ["record_passed", "result_passed", "score_passed"],
+    "_verdicts": ["error_limit", "record_passed", "result_passed", "score_passed"],
 })

@@ -417,6 +417,11 @@ class EvalConfig(_Strict):
     max_errors: int | float | str | None = None
     """Stop the run early (exit 1) after more target errors than this: a count
     (`10`), a fraction of all calls (`0.2`) or a percentage (`"20%"`)."""
+    allowed_errors: int | float | str | None = None
+    """How many errors the target, and each scorer, may have in a run with
+    thresholds (or a baseline gate) that still passes, in the forms of
+    `max_errors`. Default: `max_errors` when set, else none. (Without
+    thresholds every item must pass, so no error is allowed.)"""
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
     """Gates per scorer name: a number from 0 to 1 is the lowest acceptable
     mean; `{mean, pass_rate}` sets either or both. Without thresholds (and
@@ -522,10 +527,11 @@ class GateResult(_Strict):
 
     scorer: str
     """The scorer name (`*` for a gate on all scorers)."""
-    metric: Literal["mean", "pass_rate", "failed_items", "regressed_items", "regression"]
+    metric: Literal["mean", "pass_rate", "failed_items", "errors", "regressed_items", "regression"]
     """What was compared: `mean` and `pass_rate` against a lowest acceptable
     value; `failed_items` (the gate of an eval without thresholds: every item
-    must pass), `regressed_items` (items that regressed against the baseline)
+    must pass), `errors` (of the target, `*`, or of one scorer, with thresholds),
+    `regressed_items` (items that regressed against the baseline)
     and `regression` (scorers whose verdict is `regressed`) against a highest one."""
     threshold: float
     """The lowest acceptable mean or pass rate, or the highest acceptable count."""

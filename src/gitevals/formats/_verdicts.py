@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["record_passed", "result_passed", "score_passed"]
+from gitevals.errors import ConfigError
+
+__all__ = ["error_limit", "record_passed", "result_passed", "score_passed"]
 
 
 def score_passed(score: Mapping[str, Any]) -> bool:
@@ -25,3 +27,25 @@ def result_passed(error: object, scores: Mapping[str, Mapping[str, Any]]) -> boo
 def record_passed(record: Mapping[str, Any]) -> bool:
     """Whether a results.jsonl record has no error and passed every scorer."""
     return result_passed(record.get("error"), record.get("scores") or {})
+
+
+def error_limit(value: int | float | str | None, calls: int, key: str = "max_errors") -> int | None:
+    """An eval's `max_errors` or `allowed_errors` as a count: `10`, `0.2` (a
+    fraction of `calls`) or `"20%"`."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text.rstrip("%"))
+        except ValueError:
+            raise ConfigError(f"{key} {value!r} is not a count, a fraction or a percentage",
+                              hint="write it like 10, 0.2 or \"20%\"") from None
+        if text.endswith("%") and number >= 0:  # "100%" is every call, never a count of 1
+            return int(number / 100 * calls)
+        value = number
+    if isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{key} {value!r} must not be negative")
+    if isinstance(value, int) or value >= 1:
+        return int(value)
+    return int(value * calls)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from gitevals._util.words import gate_parts, plural, trial_label
+from gitevals._util.words import error_counts, gate_parts, plural, trial_label
 from gitevals.compare import Comparison
 from gitevals.formats import GateResult, ResultRecord, RunManifest
 from gitevals.runs import HUMAN, item_status, scorer_names
@@ -184,7 +184,7 @@ def _summary(m: RunManifest, records: Sequence[ResultRecord]) -> str:
                          + "".join(f'<td class="num">{_e(c)}</td>' for c in cells) + "</tr>")
         parts.append("</tbody></table>")
         line = (plural(s.total_items, "item") + (f" x {s.trials} trials" if trials else "")
-                + f": {s.completed} completed, {plural(s.errors, 'target error')}, {s.duration_s:.2f} s")
+                + f": {s.completed} completed, {error_counts(s)}, {s.duration_s:.2f} s")
         if s.usage:
             line += "; usage " + ", ".join(f"{k} {v:g}" for k, v in s.usage.items())
         parts.append(f"<p>{_e(line)}</p>")

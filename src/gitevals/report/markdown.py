@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gitevals._util.words import gate_parts, plural, trial_label
+from gitevals._util.words import error_counts, gate_parts, plural, trial_label
 from gitevals.compare import Comparison
 from gitevals.formats import ResultRecord, RunManifest, record_passed, score_passed
 
@@ -34,7 +34,7 @@ def run_markdown(manifest: RunManifest, records: Sequence[ResultRecord], compari
             rate = "-" if s.pass_rate is None else f"{s.pass_rate:.0%}"
             lines.append(f"| {name} | {mean} | {stderr} | {rate} | {s.n} | {s.errors or ''} |")
         lines += ["", f"{plural(summary.total_items, 'item')}, {summary.completed} completed, "
-                      f"{plural(summary.errors, 'target error')}.", ""]
+                      f"{error_counts(summary)}.", ""]
     if manifest.gates:
         lines += ["**Gates**", ""]
         for gate in manifest.gates:  # the words of the terminal's gate lines

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from gitevals._util.words import gate_parts, plural
+from gitevals._util.words import error_counts, gate_parts, plural
 from gitevals.formats import GateResult, ResultRecord, RunManifest, Summary, record_passed, score_passed
 
 __all__ = [
@@ -83,7 +83,7 @@ def render_summary(summary: Summary) -> RenderableType:
     trials = f" x {summary.trials} trials" if summary.trials > 1 else ""
     line = (
         f"{plural(summary.total_items, 'item')}{trials}: {summary.completed} completed, "
-        f"{plural(summary.errors, 'target error')}, {summary.duration_s:.2f} s"
+        f"{error_counts(summary)}, {summary.duration_s:.2f} s"
     )
     parts: list[RenderableType] = [Text(line)]
     if summary.scores:

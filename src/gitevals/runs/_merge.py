@@ -54,7 +54,7 @@ def merge_runs(project: Project, refs: Sequence[str]) -> tuple[Path, RunManifest
             "shard": None,
             "merged_from": [run.id for run in runs],
             "summary": summary,
-            "gates": check_gates(summary, first.config.get("thresholds") or {}),
+            "gates": check_gates(summary, first.config),
         }
     )
     writer = RunWriter.create(project.runs_dir, manifest)

@@ -7,7 +7,15 @@ from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from gitevals.formats import GateResult, RunManifest, ScorerSummary, Summary, ThresholdConfig, result_passed
+from gitevals.formats import (
+    GateResult,
+    RunManifest,
+    ScorerSummary,
+    Summary,
+    ThresholdConfig,
+    error_limit,
+    result_passed,
+)
 
 __all__ = ["Summarizer", "check_gates", "check_thresholds", "mean_and_stderr", "scorer_names", "summarize"]
 
@@ -161,24 +169,40 @@ def summarize(
 
 def check_gates(
     summary: Summary,
-    thresholds: Mapping[str, Any],
+    config: Mapping[str, Any],
     baseline_gates: Sequence[GateResult] = (),
 ) -> list[GateResult]:
-    """A run's gates: its eval's `thresholds` (numbers, `ThresholdConfig`s or
-    their dicts, as in `manifest.config`), and the gates of its comparison with
-    a baseline. With neither, one gate that every item passed, so that a
-    failing item never leaves CI green; none when nothing was scored or failed
-    (every result awaits human review)."""
-    wanted = {
+    """A run's gates, from its eval's `config` (as in `manifest.config`) and the
+    gates of its comparison with a baseline:
+
+    - with `thresholds` or baseline gates, those, and a gate on the errors of
+      the target and of scorers together (none allowed unless
+      `allowed_errors`, or else `max_errors`, says how many), so that a broken
+      scorer no threshold names still fails the run;
+    - with neither, one gate that every item passed (an error fails its item),
+      so that a failing item never leaves CI green;
+    - none when nothing was scored or failed (every result awaits review).
+    """
+    thresholds = {
         name: value if isinstance(value, (int, float, ThresholdConfig)) else ThresholdConfig.model_validate(value)
-        for name, value in thresholds.items()
+        for name, value in (config.get("thresholds") or {}).items()
     }
-    if wanted or baseline_gates:
-        return [*check_thresholds(summary, wanted), *baseline_gates]
+    if thresholds or baseline_gates:
+        return [*check_thresholds(summary, thresholds), *baseline_gates, *_error_gate(summary, config)]
     if not summary.scores and not summary.errors:
         return []
     failed = summary.failed_items
     return [GateResult(scorer="*", metric="failed_items", threshold=0, actual=failed, passed=failed == 0)]
+
+
+def _error_gate(summary: Summary, config: Mapping[str, Any]) -> list[GateResult]:
+    """One gate on the target's errors (`*`) and one on each scorer's, where there were any."""
+    allowed = config.get("allowed_errors")
+    allowed = config.get("max_errors") if allowed is None else allowed
+    limit = error_limit(allowed, summary.total_items * summary.trials, "allowed_errors") or 0
+    counts = {"*": summary.errors, **{name: s.errors for name, s in summary.scores.items()}}
+    return [GateResult(scorer=name, metric="errors", threshold=limit, actual=count, passed=count <= limit)
+            for name, count in counts.items() if count]
 
 
 def check_thresholds(

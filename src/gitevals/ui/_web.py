@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gitevals._util.words import _number, gate_parts, plural
+from gitevals._util.words import _number, error_counts, gate_parts, plural
 
 from ._diff import mostly_equal
 
@@ -119,7 +119,7 @@ templates = jinja2.Environment(
     lstrip_blocks=True,
 )
 templates.filters.update(pretty=_pretty, short=_short, num=_num, pct=_pct, signed=_signed, seg=segment,
-                         plural=plural, gate=_gate, limit=_number, when=_when, seconds=_seconds,
+                         plural=plural, error_counts=error_counts, gate=_gate, limit=_number, when=_when, seconds=_seconds,
                          breakable=_breakable, mostly_equal=mostly_equal)
 
 

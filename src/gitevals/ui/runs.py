@@ -136,6 +136,9 @@ def _threshold_texts(config: EvalConfig) -> list[tuple[str, str]]:
         texts.append(("all scorers", "no regression against the baseline"))
     if not config.thresholds:  # as check_gates: a baseline's gates replace the every-item rule
         texts.insert(0, ("all items", EVERY_ITEM_RULE + (" (without a baseline)" if texts else "")))
+    if config.thresholds or len(texts) > 1:
+        allowed = config.allowed_errors if config.allowed_errors is not None else config.max_errors
+        texts.append(("target and each scorer", f"errors <= {allowed or 0}"))
     return texts
 
 
