@@ -23,6 +23,7 @@ from ruamel.yaml.error import YAMLError
 
 from gitevals._util.fs import atomic_write
 from gitevals._util.hashing import canonical_json
+from gitevals._util.locks import locked
 from gitevals._yaml.emit import emit_item, emit_value
 from gitevals._yaml.layout import ItemSpan, Layout, layout
 from gitevals._yaml.load import YamlProblem, load_yaml, parse_problem
@@ -85,10 +86,12 @@ def item_problems(item: Mapping[str, Any], schemas: Mapping[str, Any]) -> list[s
 class EditableDataset:
     """A dataset file opened for editing. Changes stay in memory until `save`."""
 
-    def __init__(self, path: Path, text: str, name: str | None = None) -> None:
+    def __init__(self, path: Path, text: str, name: str | None = None, read: bytes | None = None) -> None:
         self.path = path
         self.name = name or path.stem
         self._only_appended = True
+        self._read = read
+        """The file's bytes when it was opened (None: a new file), to catch a change made meanwhile."""
         self._set_text(text)
 
     # --- opening --------------------------------------------------------------
@@ -105,7 +108,7 @@ class EditableDataset:
         except UnicodeDecodeError as exc:
             raise DataError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=path,
                             hint="save the file as UTF-8") from None
-        return cls(path, text, name)
+        return cls(path, text, name, read=raw)
 
     @classmethod
     def create(
@@ -291,12 +294,28 @@ class EditableDataset:
         return parse_dataset(self.text.encode("utf-8"), self.path, self.name)
 
     def save(self) -> None:
-        """Write the file atomically. The whole file is validated first unless
-        the only edits were appends of items already checked one by one."""
+        """Write the file atomically, holding its lock. The whole file is validated
+        first unless the only edits were appends of items already checked one
+        by one. A file changed since it was opened (by another process, or a
+        person's editor) is refused, never overwritten."""
         if not self._only_appended:
             self.validate()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, self.text)
+        with locked(self.path):
+            self._refuse_changed_meanwhile()
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, self.text)
+        self._read = self.text.encode("utf-8")
+
+    def _refuse_changed_meanwhile(self) -> None:
+        try:
+            now: bytes | None = self.path.read_bytes()
+        except FileNotFoundError:
+            now = None
+        if now == self._read:
+            return
+        what = "was created" if self._read is None else "was deleted" if now is None else "changed"
+        raise DataError(f"the file {what} since this edit read it (another gitevals process, or an editor); "
+                        "nothing was written", path=self.path, hint="run the edit again on the file as it is now")
 
     # --- text surgery ---------------------------------------------------------
 
@@ -461,7 +480,16 @@ def versioned_edit(project: Project, path: Path, commit: bool) -> Iterator[dict[
     `auto_commit`) is on: refuse a file that already has uncommitted changes,
     and afterwards commit the file alone with the message the edit leaves in
     the yielded dict (`note["message"]`); the new commit's sha is then
-    `note["sha"]`. An edit that raises commits nothing."""
+    `note["sha"]`. An edit that raises commits nothing. The file's lock is held
+    throughout, so concurrent edits (two CLIs, the UI and a CLI) run one after
+    the other and none is lost."""
+    with locked(path):  # the whole edit, read to commit: a second writer waits for it
+        with _versioned(project, path, commit) as note:
+            yield note
+
+
+@contextmanager
+def _versioned(project: Project, path: Path, commit: bool) -> Iterator[dict[str, str]]:
     from gitevals.errors import GitevalsError
     from gitevals.git import open_repo
 

@@ -28,6 +28,7 @@ import anyio
 from pydantic import ValidationError
 
 from gitevals._util.clock import utc_now
+from gitevals._util.locks import locked
 from gitevals._yaml.load import YamlProblem, load_yaml, locate
 from gitevals._yaml.validation import read_model
 from gitevals.errors import ConfigError, GitevalsError, NotFoundError, Problem, did_you_mean
@@ -532,6 +533,15 @@ def _finish(
     if not scores and not leftover and config == manifest.config and plan.copied_from is None:
         side.remove()
         return ScoreOutcome(plan, manifest, scoring, per_scorer, written=False)
+    with locked(folder / MANIFEST):  # the results and the manifest change together, one pass at a time
+        manifest = _rescored(folder, manifest, records, config, scoring, summary)
+    side.remove()
+    return ScoreOutcome(plan, manifest, scoring, per_scorer, written=True)
+
+
+def _rescored(folder: Path, manifest: RunManifest, records: list[ResultRecord], config: dict[str, Any],
+              scoring: ScoringPass, summary: Any) -> RunManifest:
+    """Write the scored results and the manifest that sums them up; returns it."""
     rewrite_results(folder, records)
     update: dict[str, Any] = {"config": config, "scoring": [*manifest.scoring, scoring]}
     if manifest.summary is not None:  # an interrupted run has none until it is finished
@@ -540,8 +550,7 @@ def _finish(
         update["gates"] = check_gates(summary, config, compared)
     manifest = manifest.model_copy(update=update)
     write_manifest(folder, manifest)
-    side.remove()
-    return ScoreOutcome(plan, manifest, scoring, per_scorer, written=True)
+    return manifest
 
 
 def _merged_specs(specs: list[Any], bound: list[BoundScorer]) -> list[Any]:

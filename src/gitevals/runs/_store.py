@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from gitevals._util.fs import atomic_write
 from gitevals._util.gc import paused_gc
+from gitevals._util.locks import locked
 from gitevals._util.words import plural
 from gitevals.errors import DataError, NotFoundError, did_you_mean
 from gitevals.formats import ResultRecord, RunManifest
@@ -129,9 +130,11 @@ def write_manifest(folder: Path, manifest: RunManifest) -> None:
 
 
 def update_manifest(folder: Path, **fields: Any) -> RunManifest:
-    """Change fields of a run's manifest, atomically; returns the new manifest."""
-    manifest = read_manifest(folder).model_copy(update=fields)
-    write_manifest(folder, manifest)
+    """Change fields of a run's manifest, atomically and holding its lock (a
+    second process changing it waits); returns the new manifest."""
+    with locked(folder / MANIFEST):
+        manifest = read_manifest(folder).model_copy(update=fields)
+        write_manifest(folder, manifest)
     return manifest
 
 
