@@ -8,7 +8,7 @@ import click
 
 from gitevals._util.words import plural
 
-from ._common import RUN_FORMS, RunRef, console, get_project
+from ._common import RUN_FORMS, RunRef, _escape, console, err_console, get_project
 
 
 @click.group()
@@ -28,11 +28,13 @@ def list_(ctx: click.Context, eval_name: str | None, as_json: bool) -> None:
       gitevals runs list support-qa
     """
     from gitevals.report.text import render_runs
-    from gitevals.runs import list_runs
+    from gitevals.runs import damaged_runs, list_runs
 
     project = get_project()
     found = list_runs(project.runs_dir, eval_name)
     out = console()
+    for folder, why in damaged_runs(project.runs_dir, eval_name):  # never left out in silence
+        err_console().print(f"[red]damaged[/] {project.relative(folder)}/: {_escape(why)}", highlight=False)
     if as_json:
         for info in found:
             click.echo(info.manifest.model_dump_json())

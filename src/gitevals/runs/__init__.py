@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         RESULTS,
         RunInfo,
         RunWriter,
+        damaged_runs,
         find_run,
         list_runs,
         new_run_id,
@@ -63,6 +64,7 @@ __all__ = [
     "check_gates",
     "check_ref",
     "current_process",
+    "damaged_runs",
     "default_reviewer",
     "find_baseline",
     "find_run",
@@ -102,6 +104,6 @@ __getattr__, __dir__ = attach(__name__, {
     "_refs": ["LoadedRun", "check_ref", "find_baseline", "load_run", "newest_pair"],
     "_review": ["HUMAN", "ONLY", "ReviewSession", "apply_reviews", "default_reviewer", "human_score", "item_status", "latest_reviews", "manifest_with_reviews", "open_review", "read_reviews", "records_with_reviews", "review_counts"],
     "_scorefile": ["SCORES", "Key", "ScoreFile"],
-    "_store": ["MANIFEST", "RESULTS", "RunInfo", "RunWriter", "find_run", "list_runs", "new_run_id", "parse_results", "read_manifest", "read_results", "rewrite_results", "update_manifest", "write_manifest"],
+    "_store": ["MANIFEST", "RESULTS", "RunInfo", "RunWriter", "damaged_runs", "find_run", "list_runs", "new_run_id", "parse_results", "read_manifest", "read_results", "rewrite_results", "update_manifest", "write_manifest"],
     "_summary": ["Summarizer", "check_gates", "scorer_names", "summarize"],
 })

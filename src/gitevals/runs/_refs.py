@@ -13,7 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gitevals.errors import NotFoundError
+from gitevals._util.words import plural
+from gitevals.errors import DataError, NotFoundError
 from gitevals.formats import ResultRecord, RunManifest
 from gitevals.git import Repository, open_repo
 from gitevals.project import Project
@@ -28,6 +29,7 @@ from ._store import (
     parse_results,
     read_manifest,
     read_results,
+    refuse_newer_damage,
 )
 
 __all__ = ["LoadedRun", "check_ref", "find_baseline", "load_run", "newest_pair"]
@@ -75,6 +77,8 @@ def newest_pair(project: Project, eval_name: str | None = None) -> tuple[LoadedR
     if eval_name is None and runs:
         eval_name = runs[-1].manifest.eval
         runs = [r for r in runs if r.manifest.eval == eval_name]
+    if runs:  # a damaged newer folder must not make the two newest mean two older runs
+        refuse_newer_damage(project.runs_dir, runs[-1], "the two newest runs", eval_name)
     if len(runs) < 2:
         raise NotFoundError(
             f"need two runs to compare, found {len(runs)}" + (f" of eval {eval_name!r}" if eval_name else ""),
@@ -87,7 +91,23 @@ def newest_pair(project: Project, eval_name: str | None = None) -> tuple[LoadedR
 def _from_folder(project: Project, folder: Path, manifest: RunManifest) -> LoadedRun:
     from ._review import read_reviews
 
-    return LoadedRun(manifest, read_results(folder), project.relative(folder), tuple(read_reviews(folder)))
+    records = read_results(folder)
+    _refuse_missing_results(folder, manifest, len(records))
+    return LoadedRun(manifest, records, project.relative(folder), tuple(read_reviews(folder)))
+
+
+def _refuse_missing_results(folder: Path, manifest: RunManifest, found: int) -> None:
+    """A finished run whose results.jsonl holds fewer results than its summary
+    counts was cut short or emptied: its numbers would be wrong without a word."""
+    summary = manifest.summary
+    counted = summary.completed + summary.errors if summary is not None and manifest.status != "running" else 0
+    if found < counted:
+        raise DataError(
+            f"the run folder is damaged: results.jsonl holds {plural(found, 'result')}, "
+            f"run.json counts {counted}",
+            path=folder / RESULTS,
+            hint="restore the file (from git, if the run is committed), or run the eval again",
+        )
 
 
 def check_ref(project: Project, ref: str) -> str:

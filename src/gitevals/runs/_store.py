@@ -29,6 +29,7 @@ __all__ = [
     "RESULTS",
     "RunInfo",
     "RunWriter",
+    "damaged_runs",
     "find_run",
     "list_runs",
     "merged_shards",
@@ -171,11 +172,22 @@ def parse_results(raw: bytes, path: Path | str) -> list[ResultRecord]:
 
 
 def list_runs(runs_dir: Path, eval_name: str | None = None) -> list[RunInfo]:
-    """Runs under `runs_dir` (of one eval when given), oldest first."""
+    """Runs under `runs_dir` (of one eval when given), oldest first; a folder
+    whose run.json cannot be read is left out here and named by `damaged_runs`."""
+    return _scan(runs_dir, eval_name)[0]
+
+
+def damaged_runs(runs_dir: Path, eval_name: str | None = None) -> list[tuple[Path, str]]:
+    """(folder, what is wrong) of every run folder under `runs_dir` (of one eval
+    when given) whose run.json cannot be read, oldest first."""
+    return _scan(runs_dir, eval_name)[1]
+
+
+def _scan(runs_dir: Path, eval_name: str | None) -> tuple[list[RunInfo], list[tuple[Path, str]]]:
     if not runs_dir.is_dir():
-        return []
+        return [], []
     folders = [runs_dir / eval_name] if eval_name else sorted(p for p in runs_dir.iterdir() if p.is_dir())
-    runs = []
+    runs, damaged = [], []
     for eval_dir in folders:
         if not eval_dir.is_dir():
             continue
@@ -183,9 +195,9 @@ def list_runs(runs_dir: Path, eval_name: str | None = None) -> list[RunInfo]:
             if (folder / MANIFEST).is_file():
                 try:
                     runs.append(RunInfo(folder, read_manifest(folder)))
-                except DataError:
-                    continue
-    return sorted(runs, key=lambda r: (r.manifest.started_at, r.id))
+                except (DataError, OSError) as exc:
+                    damaged.append((folder, str(exc)))
+    return sorted(runs, key=lambda r: (r.manifest.started_at, r.id)), sorted(damaged, key=lambda d: d[0].name)
 
 
 def merged_shards(manifests: Iterable[RunManifest]) -> set[str]:
@@ -218,10 +230,10 @@ def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
     name, back = _split_back(ref)
     if name == "latest":
         pool = [r for r in offered_runs(runs) if eval_name is None or r.manifest.eval == eval_name]
-        return _newest(pool, back, ref, eval_name)
+        return refuse_newer_damage(runs_dir, _newest(pool, back, ref, eval_name), ref, eval_name)
     by_eval = [r for r in offered_runs(runs) if r.manifest.eval == name]
     if by_eval:
-        return _newest(by_eval, back, ref, name)
+        return refuse_newer_damage(runs_dir, _newest(by_eval, back, ref, name), ref, name)
     exact = [r for r in runs if r.id == ref]
     matches = exact or [r for r in runs if r.id.startswith(ref) or r.id.endswith(ref)]
     if len(matches) == 1:
@@ -241,6 +253,22 @@ def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
         hint=(near + "; " if near else "")
         + "name a run by its id (or a unique start or end of it), a run folder, an eval name, "
         "`latest` or `latest~N`; list them with `gitevals runs list [EVAL]`",
+    )
+
+
+def refuse_newer_damage(runs_dir: Path, found: RunInfo, ref: str, eval_name: str | None) -> RunInfo:
+    """`found`, unless a damaged run folder is newer: then `latest` (or the eval's
+    name) cannot say which run it means, and must not silently mean an older one."""
+    started = found.id.partition("-")[0]  # a run id starts with its start time, to the second
+    newer = [(folder, why) for folder, why in damaged_runs(runs_dir, eval_name)
+             if folder.name.partition("-")[0] >= started]
+    if not newer:
+        return found
+    folder, why = newer[-1]
+    raise DataError(
+        f"{ref!r} cannot be resolved: a newer run folder is damaged: {why}",
+        path=folder,
+        hint=f"repair or remove {folder}, or name a run by its id (`gitevals runs list` lists them)",
     )
 
 

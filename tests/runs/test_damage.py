@@ -1,0 +1,58 @@
+"""Damaged run folders are named, never skipped in silence, and never read as if whole."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from gitevals.runs import list_runs
+from tests.conftest import ProjectDir
+
+EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
+
+
+def gitevals(project: ProjectDir, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, *args], cwd=project.root, capture_output=True, text=True, timeout=60)
+
+
+def two_runs(project: ProjectDir) -> tuple[Path, Path]:
+    project.write("agent_mod.py", "def run(x):\n    return x\n")
+    project.write("datasets/d.yaml", "items:\n" + "".join(f"  - {{id: i{n}, input: a{n}, expected: a{n}}}\n"
+                                                          for n in range(3)))
+    project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:run\nscorers: [exact_match]\n")
+    project.git_init()
+    project.commit()
+    for _ in range(2):
+        assert gitevals(project, "run", "e").returncode == 0
+    older, newer = (run.path for run in list_runs(project.root / "runs", "e"))
+    return older, newer
+
+
+def test_an_unreadable_run_json_is_listed_as_damaged_and_latest_does_not_skip_it(project: ProjectDir) -> None:
+    older, newer = two_runs(project)
+    (newer / "run.json").write_text('{"id": "torn')
+    listed = gitevals(project, "runs", "list")
+    assert listed.returncode == 0 and f"damaged runs/e/{newer.name}/: " in listed.stderr
+    assert "run.json is not a valid run manifest" in listed.stderr and older.name in listed.stdout
+    for args in (["runs", "show", "latest"], ["runs", "show", "e"], ["run", "e", "--resume", "latest"], ["compare"]):
+        refused = gitevals(project, *args)
+        assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
+        assert newer.name in refused.stderr and "damaged" in refused.stderr and "Traceback" not in refused.stderr
+    assert gitevals(project, "runs", "show", older.name).returncode == 0  # named by id, the older run is fine
+
+
+def test_a_results_file_cut_short_is_refused_not_summed_as_complete(project: ProjectDir) -> None:
+    older, newer = two_runs(project)
+    results = newer / "results.jsonl"
+    results.write_text(results.read_text().splitlines(keepends=True)[0])  # 1 of 3 results left
+    report = str(project.root / "report.html")
+    for args in (["compare", older.name, newer.name], ["report", newer.name, "--html", report],
+                 ["runs", "show", newer.name]):
+        refused = gitevals(project, *args)
+        assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
+        assert "results.jsonl holds 1 result, run.json counts 3" in refused.stderr, refused.stderr
+    results.write_text("")
+    emptied = gitevals(project, "compare", older.name, newer.name)
+    assert emptied.returncode == 2 and "holds 0 results, run.json counts 3" in emptied.stderr
