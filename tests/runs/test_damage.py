@@ -56,3 +56,15 @@ def test_a_results_file_cut_short_is_refused_not_summed_as_complete(project: Pro
     results.write_text("")
     emptied = gitevals(project, "compare", older.name, newer.name)
     assert emptied.returncode == 2 and "holds 0 results, run.json counts 3" in emptied.stderr
+
+
+def test_a_runs_dir_that_is_a_file_is_a_clear_error(project: ProjectDir) -> None:
+    project.write("agent_mod.py", "def run(x):\n    return x\n")
+    project.write("datasets/d.yaml", "items:\n  - {id: a, input: x}\n")
+    project.write("evals/e.yaml", "dataset: d\ntarget: agent_mod:run\n")
+    project.write("gitevals.yaml", "runs_dir: results\n")
+    project.write("results", "not a folder\n")
+    done = gitevals(project, "run", "e")
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot record the run under" in done.stderr and "is a file, not a folder" in done.stderr
+    assert (project.root / "results").read_text() == "not a folder\n"  # nothing of it lost

@@ -21,7 +21,7 @@ from gitevals._util.fs import atomic_write
 from gitevals._util.gc import paused_gc
 from gitevals._util.locks import locked
 from gitevals._util.words import plural
-from gitevals.errors import DataError, NotFoundError, did_you_mean
+from gitevals.errors import DataError, GitevalsError, NotFoundError, did_you_mean
 from gitevals.formats import ResultRecord, RunManifest
 
 __all__ = [
@@ -64,10 +64,16 @@ class RunWriter:
     @classmethod
     def create(cls, runs_dir: Path, manifest: RunManifest) -> RunWriter:
         folder = runs_dir / manifest.eval / manifest.id
-        folder.mkdir(parents=True, exist_ok=False)
-        writer = cls(folder, manifest)
-        writer.write_manifest()
-        writer._results = open(folder / RESULTS, "a", encoding="utf-8")  # noqa: SIM115
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+            writer = cls(folder, manifest)
+            writer.write_manifest()
+            writer._results = open(folder / RESULTS, "a", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:  # runs_dir is a file, read-only, on a full disk, ...
+            blocked = next((p for p in (runs_dir, *runs_dir.parents) if p.exists() and not p.is_dir()), None)
+            why = f"{blocked} is a file, not a folder" if blocked else (exc.strerror or str(exc))
+            raise GitevalsError(f"cannot record the run under {runs_dir}: {why}",
+                                hint="point runs_dir in gitevals.yaml at a folder gitevals may write") from None
         return writer
 
     @classmethod
