@@ -49,8 +49,9 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
     """Run an eval and record its results under runs/.
 
     EVAL is a name in evals/ or the path of an eval file. Exits 1 when a gate
-    fails: a threshold of the eval, or, when it sets none, any item failing
-    (a target error, or a score below its scorer's pass threshold); with
+    fails: a threshold of the eval and the errors it allows (allowed_errors),
+    or, when it sets no threshold, any item failing (a target or scorer
+    error, or a score below its scorer's pass threshold); with
     --baseline, the eval's `gate:` on the comparison replaces the every-item
     rule. Also 1 when every item errors or the run stops at max_errors;
     --no-fail exits 0 on scores and gates. 2 on a config or data error; 130

@@ -176,7 +176,7 @@ def check_gates(
     gates of its comparison with a baseline:
 
     - with `thresholds` or baseline gates, those, and a gate on the errors of
-      the target and of scorers together (none allowed unless
+      the target and one on each scorer's (none allowed unless
       `allowed_errors`, or else `max_errors`, says how many), so that a broken
       scorer no threshold names still fails the run;
     - with neither, one gate that every item passed (an error fails its item),
