@@ -68,3 +68,23 @@ def test_a_runs_dir_that_is_a_file_is_a_clear_error(project: ProjectDir) -> None
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "cannot record the run under" in done.stderr and "is a file, not a folder" in done.stderr
     assert (project.root / "results").read_text() == "not a folder\n"  # nothing of it lost
+
+
+def test_runs_check_names_every_damaged_folder_and_repairs_what_it_can(project: ProjectDir) -> None:
+    older, newer = two_runs(project)
+    (newer / "run.json").write_bytes(b"\x00\xff binary")
+    results = older / "results.jsonl"
+    results.write_text(results.read_text().splitlines(keepends=True)[0])
+    checked = gitevals(project, "runs", "check")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert f"damaged runs/e/{newer.name}/: " in checked.stderr
+    assert f"damaged runs/e/{older.name}/: results.jsonl holds 1 results, run.json counts 3 (repair with --repair)" \
+        in checked.stderr
+    assert "checked 2 run folders: 2 damaged folders left" in checked.stdout
+    repaired = gitevals(project, "runs", "check", "--repair")
+    assert repaired.returncode == 1 and f"repaired runs/e/{older.name}/" in repaired.stdout  # run.json is beyond repair
+    [run] = list_runs(project.root / "runs", "e")
+    assert run.manifest.summary.total_items == 1 and run.manifest.summary.completed == 1  # the results won
+    shutil.rmtree(newer)
+    assert gitevals(project, "runs", "check").stdout.strip() == "checked 1 run folder: no damage left"
+    assert gitevals(project, "runs", "show", "latest").returncode == 0

@@ -120,6 +120,40 @@ def _process_text(m, gone: bool) -> str:  # type: ignore[no-untyped-def]
     return f"recorded by {who}"
 
 
+@runs.command()
+@click.argument("eval_name", metavar="[EVAL]", required=False)
+@click.option("--repair", "do_repair", is_flag=True,
+              help="Rewrite the summary of a run whose results.jsonl and run.json disagree (the results win).")
+@click.pass_context
+def check(ctx: click.Context, eval_name: str | None, do_repair: bool) -> None:
+    """Verify every run folder (of one EVAL when given), as git fsck does.
+
+    Exits 1 when a damaged folder is left, naming each with what is wrong.
+
+    \b
+    Example:
+      gitevals runs check --repair
+    """
+    from gitevals.runs import check_runs, repair
+
+    project = get_project()
+    checked, damage = check_runs(project.runs_dir, eval_name)
+    left = 0
+    for found in damage:
+        where = f"{project.relative(found.folder)}/"
+        if do_repair and found.repairable:
+            repair(found)
+            console().print(f"repaired {where}: {found.reason}; run.json now sums up the results", markup=False)
+            continue
+        left += 1
+        fix = " (repair with --repair)" if found.repairable else ""
+        err_console().print(f"[red]damaged[/] {where}: {_escape(found.reason)}{fix}", highlight=False)
+    console().print(f"checked {plural(checked, 'run folder')}: "
+                    + (f"{plural(left, 'damaged folder')} left" if left else "no damage left"), markup=False)
+    if left:
+        ctx.exit(1)
+
+
 @runs.command(epilog=RUN_FORMS)
 @click.argument("run_refs", nargs=-1, required=True, metavar="RUN...", type=RunRef())
 @click.pass_context

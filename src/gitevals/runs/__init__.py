@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from gitevals._util.lazy import attach
 
 if TYPE_CHECKING:
+    from ._check import Damage, check_runs, repair
     from ._history import run_history
     from ._liveness import current_process, interrupt_refusal, interrupt_run, process_gone, resume_command, run_liveness
     from ._merge import merge_runs
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from ._summary import Summarizer, check_gates, scorer_names, summarize
 
 __all__ = [
+    "Damage",
     "HUMAN",
     "Key",
     "LoadedRun",
@@ -63,6 +65,7 @@ __all__ = [
     "apply_reviews",
     "check_gates",
     "check_ref",
+    "check_runs",
     "current_process",
     "damaged_runs",
     "default_reviewer",
@@ -86,6 +89,7 @@ __all__ = [
     "read_results",
     "read_reviews",
     "records_with_reviews",
+    "repair",
     "resume_command",
     "review_counts",
     "rewrite_results",
@@ -105,5 +109,6 @@ __getattr__, __dir__ = attach(__name__, {
     "_review": ["HUMAN", "ONLY", "ReviewSession", "apply_reviews", "default_reviewer", "human_score", "item_status", "latest_reviews", "manifest_with_reviews", "open_review", "read_reviews", "records_with_reviews", "review_counts"],
     "_scorefile": ["SCORES", "Key", "ScoreFile"],
     "_store": ["MANIFEST", "RESULTS", "RunInfo", "RunWriter", "damaged_runs", "find_run", "list_runs", "new_run_id", "parse_results", "read_manifest", "read_results", "rewrite_results", "update_manifest", "write_manifest"],
+    "_check": ["Damage", "check_runs", "repair"],
     "_summary": ["Summarizer", "check_gates", "scorer_names", "summarize"],
 })
