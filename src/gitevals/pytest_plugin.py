@@ -112,6 +112,7 @@ class EvalItem(pytest.Item):
 
     def runtest(self) -> None:
         from gitevals.formats import score_passed
+        from gitevals.runs import every_item_rule
 
         assert isinstance(self.parent, EvalFile)
         outcome = self.parent.run_once()
@@ -129,7 +130,7 @@ class EvalItem(pytest.Item):
                 why = score["error"]["message"] if score.get("error") else (score.get("reason") or "")
                 value = "error" if score.get("value") is None else f"{score['value']:.2f}"
                 problems.append(f"{name} {value}{trial}" + (f": {why}" if why else ""))
-        if problems and not any(gate.metric == "failed_items" for gate in outcome.manifest.gates):
+        if problems and not every_item_rule(outcome.manifest.gates):
             # the eval's thresholds (or its baseline gate) decide, as for `gitevals run`: a failing
             # item is shown, but only a failing gate fails the session
             pytest.xfail("\n".join(problems) + "\n(the eval's gates decide whether the run passes)")
@@ -150,11 +151,13 @@ _OUTCOMES = pytest.StashKey[list]()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from gitevals.runs import every_item_rule
+
     outcomes = session.config.stash.get(_OUTCOMES, [])
     # an eval without thresholds fails through its failing items' tests, so that
     # `-k` leaves out what it deselects: its every-item gate is not repeated here
-    failed = [g for outcome in outcomes for g in outcome.manifest.gates
-              if not g.passed and g.metric != "failed_items"]
+    failed = [g for outcome in outcomes if not every_item_rule(outcome.manifest.gates)
+              for g in outcome.manifest.gates if not g.passed]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None and outcomes:
         reporter.write_line("")

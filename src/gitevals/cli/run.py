@@ -143,6 +143,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         # abandoned mid-way, a pipe still being read) may delay the exit.
         os._exit(EXIT_INTERRUPTED)
     from gitevals.report.text import render_run_end
+    from gitevals.runs import every_item_rule
 
     console().print(render_run_end(outcome.manifest, failures, folder_holder[0]))
     if progress.tally.to_review:
@@ -161,7 +162,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         assert display is not None
         console().print("")
         print_comparison(check.comparison, **display)  # type: ignore[arg-type]
-    if not (outcome.passed or no_fail) and any(g.metric == "failed_items" for g in manifest.gates) and summary is not None:
+    if not (outcome.passed or no_fail) and every_item_rule(manifest.gates) and summary is not None:
         # the rule a newcomer may not expect: say how to choose another one
         first = next(iter(summary.scores), "SCORER")
         console().print(f"note: {project.relative(plan.path)} sets no thresholds, so every item must pass; "

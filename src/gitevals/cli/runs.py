@@ -28,12 +28,12 @@ def list_(ctx: click.Context, eval_name: str | None, as_json: bool) -> None:
       gitevals runs list support-qa
     """
     from gitevals.report.text import render_runs
-    from gitevals.runs import damaged_runs, list_runs
+    from gitevals.runs import scan_runs
 
     project = get_project()
-    found = list_runs(project.runs_dir, eval_name)
+    found, damaged = scan_runs(project.runs_dir, eval_name)
     out = console()
-    for folder, why in damaged_runs(project.runs_dir, eval_name):  # never left out in silence
+    for folder, why in damaged:  # never left out in silence
         err_console().print(f"[red]damaged[/] {project.relative(folder)}/: {_escape(why)}", highlight=False)
     if as_json:
         for info in found:

@@ -364,7 +364,7 @@ async def _call(
         return None, error, False, None
     except Exception as exc:
         retryable, retry_after = retry_info(exc)
-        shown = exc.original if isinstance(exc, ExitInThread) else exc
+        shown = _raised(exc)
         origin = {"where": f"target {target.name}"} if getattr(target, "remote", False) else _origin(shown)
         error = {"type": type(shown).__name__, "message": _message(shown), **origin}
         return None, error, retryable, retry_after
@@ -372,6 +372,11 @@ async def _call(
         if _stops_the_run(exc):
             raise
         return None, {"type": type(exc).__name__, "message": _message(exc), **_origin(exc)}, False, None
+
+
+def _raised(exc: Exception) -> BaseException:
+    """What the user's code raised: a BaseException from a worker thread arrives wrapped."""
+    return exc.original if isinstance(exc, ExitInThread) else exc
 
 
 def _stops_the_run(exc: BaseException) -> bool:
@@ -470,7 +475,7 @@ async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
     except ScorerError as exc:
         return _score_error("ScorerError", str(exc))
     except Exception as exc:
-        shown = exc.original if isinstance(exc, ExitInThread) else exc
+        shown = _raised(exc)
         return _score_error(type(shown).__name__, _message(shown))
     except BaseException as exc:  # a scorer calling sys.exit fails its score, not the run
         if _stops_the_run(exc):

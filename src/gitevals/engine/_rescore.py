@@ -49,6 +49,7 @@ from gitevals.runs import (
     SCORES,
     Key,
     ScoreFile,
+    baseline_gates,
     check_gates,
     find_run,
     read_manifest,
@@ -546,8 +547,7 @@ def _rescored(folder: Path, manifest: RunManifest, records: list[ResultRecord], 
     update: dict[str, Any] = {"config": config, "scoring": [*manifest.scoring, scoring]}
     if manifest.summary is not None:  # an interrupted run has none until it is finished
         update["summary"] = summary
-        compared = [gate for gate in manifest.gates if gate.metric in ("regressed_items", "regression")]
-        update["gates"] = check_gates(summary, config, compared)
+        update["gates"] = check_gates(summary, config, baseline_gates(manifest.gates))
     manifest = manifest.model_copy(update=update)
     write_manifest(folder, manifest)
     return manifest

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
         RESULTS,
         RunInfo,
         RunWriter,
-        damaged_runs,
         find_run,
         list_runs,
         new_run_id,
@@ -43,10 +42,11 @@ if TYPE_CHECKING:
         read_manifest,
         read_results,
         rewrite_results,
+        scan_runs,
         update_manifest,
         write_manifest,
     )
-    from ._summary import Summarizer, check_gates, scorer_names, summarize
+    from ._summary import Summarizer, baseline_gates, check_gates, every_item_rule, scorer_names, summarize
 
 __all__ = [
     "Damage",
@@ -63,12 +63,13 @@ __all__ = [
     "ScoreFile",
     "Summarizer",
     "apply_reviews",
+    "baseline_gates",
     "check_gates",
     "check_ref",
     "check_runs",
     "current_process",
-    "damaged_runs",
     "default_reviewer",
+    "every_item_rule",
     "find_baseline",
     "find_run",
     "human_score",
@@ -95,6 +96,7 @@ __all__ = [
     "rewrite_results",
     "run_history",
     "run_liveness",
+    "scan_runs",
     "scorer_names",
     "summarize",
     "update_manifest",
@@ -108,7 +110,7 @@ __getattr__, __dir__ = attach(__name__, {
     "_refs": ["LoadedRun", "check_ref", "find_baseline", "load_run", "newest_pair"],
     "_review": ["HUMAN", "ONLY", "ReviewSession", "apply_reviews", "default_reviewer", "human_score", "item_status", "latest_reviews", "manifest_with_reviews", "open_review", "read_reviews", "records_with_reviews", "review_counts"],
     "_scorefile": ["SCORES", "Key", "ScoreFile"],
-    "_store": ["MANIFEST", "RESULTS", "RunInfo", "RunWriter", "damaged_runs", "find_run", "list_runs", "new_run_id", "parse_results", "read_manifest", "read_results", "rewrite_results", "update_manifest", "write_manifest"],
+    "_store": ["MANIFEST", "RESULTS", "RunInfo", "RunWriter", "find_run", "list_runs", "new_run_id", "parse_results", "read_manifest", "read_results", "rewrite_results", "scan_runs", "update_manifest", "write_manifest"],
     "_check": ["Damage", "check_runs", "repair"],
-    "_summary": ["Summarizer", "check_gates", "scorer_names", "summarize"],
+    "_summary": ["Summarizer", "baseline_gates", "check_gates", "every_item_rule", "scorer_names", "summarize"],
 })

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from gitevals.errors import DataError
 
-from ._store import MANIFEST, RESULTS, damaged_runs, list_runs, read_manifest, read_results, update_manifest
-from ._summary import check_gates, scorer_names, summarize
+from ._store import MANIFEST, RESULTS, counted_results, read_manifest, read_results, scan_runs, update_manifest
+from ._summary import baseline_gates, check_gates, scorer_names, summarize
 
 __all__ = ["Damage", "check_runs", "repair"]
 
@@ -30,23 +30,19 @@ class Damage:
 
 def check_runs(runs_dir: Path, eval_name: str | None = None) -> tuple[int, list[Damage]]:
     """(how many run folders were checked, the damage found), oldest first."""
-    found = [Damage(folder, why) for folder, why in damaged_runs(runs_dir, eval_name)]
-    checked = len(found)
-    runs = list_runs(runs_dir, eval_name)
+    runs, damaged = scan_runs(runs_dir, eval_name)
+    found = [Damage(folder, why) for folder, why in damaged]
     for run in runs:
         try:
             records = read_results(run.path)
         except DataError as exc:
             found.append(Damage(run.path, str(exc)))
             continue
-        summary = run.manifest.summary
-        if summary is None or run.manifest.status == "running":
-            continue
-        counted = summary.completed + summary.errors
-        if counted != len(records):
+        counted = counted_results(run.manifest)
+        if counted is not None and counted != len(records):
             found.append(Damage(run.path, f"{RESULTS} holds {len(records)} results, {MANIFEST} counts {counted}",
                                 repairable=True))
-    return checked + len(runs), found
+    return len(damaged) + len(runs), found
 
 
 def repair(damage: Damage) -> None:
@@ -60,5 +56,5 @@ def repair(damage: Damage) -> None:
     summary = summarize(records, scorer_names=scorer_names(manifest, records),
                         total_items=len({r["item_id"] for r in records}), trials=old.trials,
                         duration_s=old.duration_s)
-    baseline = [g for g in manifest.gates if g.metric in ("regressed_items", "regression")]
-    update_manifest(damage.folder, summary=summary, gates=check_gates(summary, manifest.config, baseline))
+    gates = check_gates(summary, manifest.config, baseline_gates(manifest.gates))
+    update_manifest(damage.folder, summary=summary, gates=gates)

@@ -22,6 +22,7 @@ from gitevals.project import Project
 from ._store import (
     MANIFEST,
     RESULTS,
+    counted_results,
     find_run,
     list_runs,
     merged_shards,
@@ -30,6 +31,7 @@ from ._store import (
     read_manifest,
     read_results,
     refuse_newer_damage,
+    scan_runs,
 )
 
 __all__ = ["LoadedRun", "check_ref", "find_baseline", "load_run", "newest_pair"]
@@ -73,12 +75,13 @@ def load_run(project: Project, ref: str, eval_name: str | None = None) -> Loaded
 
 def newest_pair(project: Project, eval_name: str | None = None) -> tuple[LoadedRun, LoadedRun]:
     """The two newest runs of one eval (of the newest run's eval when not given), oldest first."""
-    runs = offered_runs(list_runs(project.runs_dir, eval_name))
+    found, damaged = scan_runs(project.runs_dir, eval_name)
+    runs = offered_runs(found)
     if eval_name is None and runs:
         eval_name = runs[-1].manifest.eval
         runs = [r for r in runs if r.manifest.eval == eval_name]
     if runs:  # a damaged newer folder must not make the two newest mean two older runs
-        refuse_newer_damage(project.runs_dir, runs[-1], "the two newest runs", eval_name)
+        refuse_newer_damage(runs[-1], damaged, "the two newest runs", eval_name)
     if len(runs) < 2:
         raise NotFoundError(
             f"need two runs to compare, found {len(runs)}" + (f" of eval {eval_name!r}" if eval_name else ""),
@@ -99,9 +102,8 @@ def _from_folder(project: Project, folder: Path, manifest: RunManifest) -> Loade
 def _refuse_missing_results(folder: Path, manifest: RunManifest, found: int) -> None:
     """A finished run whose results.jsonl holds fewer results than its summary
     counts was cut short or emptied: its numbers would be wrong without a word."""
-    summary = manifest.summary
-    counted = summary.completed + summary.errors if summary is not None and manifest.status != "running" else 0
-    if found < counted:
+    counted = counted_results(manifest)
+    if counted is not None and found < counted:
         raise DataError(
             f"the run folder is damaged: results.jsonl holds {plural(found, 'result')}, "
             f"run.json counts {counted}",

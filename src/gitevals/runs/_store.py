@@ -29,7 +29,7 @@ __all__ = [
     "RESULTS",
     "RunInfo",
     "RunWriter",
-    "damaged_runs",
+    "counted_results",
     "find_run",
     "list_runs",
     "merged_shards",
@@ -39,6 +39,7 @@ __all__ = [
     "parse_results",
     "read_results",
     "rewrite_results",
+    "scan_runs",
     "update_manifest",
     "write_manifest",
 ]
@@ -177,19 +178,25 @@ def parse_results(raw: bytes, path: Path | str) -> list[ResultRecord]:
     raise DataError("not JSON lines", path=path)  # pragma: no cover - every line parsed alone
 
 
+def counted_results(manifest: RunManifest) -> int | None:
+    """How many results a finished run's summary counts (results.jsonl must hold
+    as many); None while it runs or before it has a summary."""
+    summary = manifest.summary
+    if summary is None or manifest.status == "running":
+        return None
+    return summary.completed + summary.errors
+
+
 def list_runs(runs_dir: Path, eval_name: str | None = None) -> list[RunInfo]:
     """Runs under `runs_dir` (of one eval when given), oldest first; a folder
-    whose run.json cannot be read is left out here and named by `damaged_runs`."""
-    return _scan(runs_dir, eval_name)[0]
+    whose run.json cannot be read is left out here and named by `scan_runs`."""
+    return scan_runs(runs_dir, eval_name)[0]
 
 
-def damaged_runs(runs_dir: Path, eval_name: str | None = None) -> list[tuple[Path, str]]:
-    """(folder, what is wrong) of every run folder under `runs_dir` (of one eval
-    when given) whose run.json cannot be read, oldest first."""
-    return _scan(runs_dir, eval_name)[1]
-
-
-def _scan(runs_dir: Path, eval_name: str | None) -> tuple[list[RunInfo], list[tuple[Path, str]]]:
+def scan_runs(runs_dir: Path, eval_name: str | None = None) -> tuple[list[RunInfo], list[tuple[Path, str]]]:
+    """The runs under `runs_dir` (of one eval when given), oldest first, and
+    (folder, what is wrong) of every run folder whose run.json cannot be read,
+    from one pass over the folders."""
     if not runs_dir.is_dir():
         return [], []
     folders = [runs_dir / eval_name] if eval_name else sorted(p for p in runs_dir.iterdir() if p.is_dir())
@@ -230,16 +237,16 @@ def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
     if "@" in ref and not ref.startswith("@"):
         raise NotFoundError(f"{ref!r} names a run in git history (EVAL@REF); this needs one in the working tree",
                             hint="name a run under runs/; `gitevals runs list` lists them")
-    runs = list_runs(runs_dir)
+    runs, damaged = scan_runs(runs_dir)
     if not runs:
         raise NotFoundError(f"no runs yet in {runs_dir}", hint="start one with `gitevals run EVAL`")
     name, back = _split_back(ref)
     if name == "latest":
         pool = [r for r in offered_runs(runs) if eval_name is None or r.manifest.eval == eval_name]
-        return refuse_newer_damage(runs_dir, _newest(pool, back, ref, eval_name), ref, eval_name)
+        return refuse_newer_damage(_newest(pool, back, ref, eval_name), damaged, ref, eval_name)
     by_eval = [r for r in offered_runs(runs) if r.manifest.eval == name]
     if by_eval:
-        return refuse_newer_damage(runs_dir, _newest(by_eval, back, ref, name), ref, name)
+        return refuse_newer_damage(_newest(by_eval, back, ref, name), damaged, ref, name)
     exact = [r for r in runs if r.id == ref]
     matches = exact or [r for r in runs if r.id.startswith(ref) or r.id.endswith(ref)]
     if len(matches) == 1:
@@ -262,12 +269,15 @@ def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
     )
 
 
-def refuse_newer_damage(runs_dir: Path, found: RunInfo, ref: str, eval_name: str | None) -> RunInfo:
-    """`found`, unless a damaged run folder is newer: then `latest` (or the eval's
-    name) cannot say which run it means, and must not silently mean an older one."""
+def refuse_newer_damage(
+    found: RunInfo, damaged: list[tuple[Path, str]], ref: str, eval_name: str | None,
+) -> RunInfo:
+    """`found`, unless one of the `damaged` folders (of `scan_runs`; of eval
+    `eval_name` when given) is newer: then `latest` (or the eval's name) cannot
+    say which run it means, and must not silently mean an older one."""
     started = found.id.partition("-")[0]  # a run id starts with its start time, to the second
-    newer = [(folder, why) for folder, why in damaged_runs(runs_dir, eval_name)
-             if folder.name.partition("-")[0] >= started]
+    newer = [(folder, why) for folder, why in damaged
+             if folder.name.partition("-")[0] >= started and eval_name in (None, folder.parent.name)]
     if not newer:
         return found
     folder, why = newer[-1]

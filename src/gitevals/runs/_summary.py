@@ -17,7 +17,7 @@ from gitevals.formats import (
     result_passed,
 )
 
-__all__ = ["Summarizer", "check_gates", "check_thresholds", "mean_and_stderr", "scorer_names", "summarize"]
+__all__ = ["Summarizer", "baseline_gates", "check_gates", "check_thresholds", "every_item_rule", "mean_and_stderr", "scorer_names", "summarize"]
 
 
 def scorer_names(manifest: RunManifest, records: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -193,6 +193,18 @@ def check_gates(
         return []
     failed = summary.failed_items
     return [GateResult(scorer="*", metric="failed_items", threshold=0, actual=failed, passed=failed == 0)]
+
+
+def every_item_rule(gates: Sequence[GateResult]) -> bool:
+    """Whether `gates` are those of an eval without thresholds (every item must
+    pass), where a failing item is a failure of its own and not only a number."""
+    return any(gate.metric == "failed_items" for gate in gates)
+
+
+def baseline_gates(gates: Sequence[GateResult]) -> list[GateResult]:
+    """The gates among `gates` that came from a comparison with a baseline (kept
+    when a run's other gates are checked again)."""
+    return [gate for gate in gates if gate.metric in ("regressed_items", "regression")]
 
 
 def _error_gate(summary: Summary, config: Mapping[str, Any]) -> list[GateResult]:
