@@ -88,3 +88,30 @@ def test_runs_check_names_every_damaged_folder_and_repairs_what_it_can(project: 
     shutil.rmtree(newer)
     assert gitevals(project, "runs", "check").stdout.strip() == "checked 1 run folder: no damage left"
     assert gitevals(project, "runs", "show", "latest").returncode == 0
+
+
+def test_score_and_resume_refuse_a_results_file_cut_short_and_resume_force_runs_the_lost_items(
+        project: ProjectDir) -> None:
+    _, newer = two_runs(project)
+    results = newer / "results.jsonl"
+    results.write_text(results.read_text().splitlines(keepends=True)[0])
+    (project.root / "runs/e" / newer.name / "run.json").write_text(
+        (newer / "run.json").read_text().replace('"status": "completed"', '"status": "interrupted"'))
+    for args in (["score", newer.name, "--scorer", "contains"], ["run", "e", "--resume", newer.name]):
+        refused = gitevals(project, *args)
+        assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
+        assert "results.jsonl holds 1 result, run.json counts 3" in refused.stderr and "Traceback" not in refused.stderr
+    assert len(results.read_text().splitlines()) == 1  # refused before anything was written
+    forced = gitevals(project, "run", "e", "--resume", newer.name, "--force")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert sorted(line.split('"item_id": "')[1][:2] for line in results.read_text().splitlines()) == ["i0", "i1", "i2"]
+
+
+def test_the_web_ui_names_the_damage_of_a_run_it_cannot_show_whole(project: ProjectDir, client_for) -> None:  # type: ignore[no-untyped-def]
+    _, newer = two_runs(project)
+    (newer / "results.jsonl").write_text("")
+    client = client_for(project)
+    for page in (f"/runs/{newer.name}", f"/runs/{newer.name}/review"):
+        answer = client.get(page)
+        assert answer.status_code >= 400, (page, answer.status_code)
+        assert "results.jsonl holds 0 results, run.json counts 3" in answer.text, (page, answer.text[:500])

@@ -283,3 +283,48 @@ def test_an_answer_the_review_cannot_take_says_why(manual: ProjectDir) -> None:
     assert "score 2 is outside 0..1;" in done.stdout and "score -1 is outside 0..1;" in done.stdout
     assert "nothing typed;" in done.stdout
     assert [(x["item_id"], x["verdict"]) for x in lines(folder)] == [("opening-hours", "pass")]  # only the p
+
+
+@pytest.mark.parametrize("round_", range(2))  # a race: run it more than once
+def test_reviewers_at_once_keep_every_answer_and_the_summary_counts_them_all(manual: ProjectDir, round_: int) -> None:
+    from gitevals.runs import manifest_with_reviews, read_manifest, read_results, read_reviews, records_with_reviews
+
+    folder = run_eval(manual, "manual")
+    reviewers = []
+    for n in range(6):  # long comments: a line larger than one write of the file buffer
+        keys = "".join(f"c {n}{'x' * 20_000}\n{'pf'[(n + k) % 2]}\n" for k in range(3))
+        env = {**ENV, "GIT_CONFIG_VALUE_0": f"reviewer {n}"}
+        reviewers.append((keys, subprocess.Popen([EXE, "-C", str(manual.root), "review", folder.name, "--only", "all"],
+                                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                 env=env, text=True)))
+    for keys, process in reviewers:
+        out, err = process.communicate(keys, timeout=120)
+        assert process.returncode == 0, out + err
+    recorded = lines(folder)
+    assert len(recorded) == 6 * 3 * 2  # each comment and each verdict of every reviewer, none cut
+    assert {line["reviewer"] for line in recorded} == {f"reviewer {n}" for n in range(6)}
+    manifest = read_manifest(folder)
+    records = records_with_reviews(folder, read_results(folder))
+    assert manifest == manifest_with_reviews(manifest, records)  # the summary saw every reviewer's answers
+    assert len(read_reviews(folder)) == len(recorded)
+
+
+def test_a_reviewer_waits_for_another_ones_half_written_line_instead_of_cutting_it(manual: ProjectDir) -> None:
+    from gitevals._util.locks import locked
+
+    folder = run_eval(manual, "manual")
+    path = folder / "reviews.jsonl"
+    other = ReviewLine(item_id="opening-hours", trial=0, reviewer="someone else", time="2026-12-07T00:00:00Z",
+                       verdict="fail").model_dump_json()
+    with locked(path):  # as another reviewer's process does while it appends
+        path.write_text(other[:20])
+        process = subprocess.Popen([EXE, "-C", str(manual.root), "review", folder.name], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True)
+        process.stdin.write("p\nq\n")  # type: ignore[union-attr]
+        process.stdin.flush()  # type: ignore[union-attr]
+        time.sleep(1.5)
+        assert path.read_text() == other[:20]  # not cut as if torn by a killed writer
+        path.write_text(other + "\n")
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, out + err
+    assert [line["reviewer"] for line in lines(folder)] == ["someone else", REVIEWER]

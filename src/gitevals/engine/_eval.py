@@ -35,6 +35,7 @@ from gitevals.runs import (
     current_process,
     load_run,
     new_run_id,
+    read_checked_results,
     read_manifest,
     read_results,
     resume_command,
@@ -439,7 +440,9 @@ def _reopen(project: Project, plan: EvalPlan, folder: Path, force: bool,
             f"cannot resume run {manifest.id}: the {' and the '.join(changed)} changed since it began",
             hint="results made with different inputs would be mixed; start a new run, or pass --force",
         )
-    done = {(r["item_id"], r["trial"]) for r in read_results(folder)}
+    # --force resumes a run cut short too: the items its results.jsonl lost run again
+    records = read_results(folder) if force else read_checked_results(folder, manifest)
+    done = {(r["item_id"], r["trial"]) for r in records}
     manifest = manifest.model_copy(
         update={"status": "running", "finished_at": None, "error": None, "process": process,
                 "resumed_at": [*manifest.resumed_at, utc_now()]}

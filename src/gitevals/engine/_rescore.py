@@ -52,8 +52,8 @@ from gitevals.runs import (
     baseline_gates,
     check_gates,
     find_run,
+    read_checked_results,
     read_manifest,
-    read_results,
     rewrite_results,
     summarize,
     write_manifest,
@@ -173,7 +173,8 @@ async def ascore_run(
         _copy_to_working_tree(folder, from_git.manifest, from_git.records)
         copied_from = from_git.source
     with ScoreFile(folder) as side:
-        manifest, records = read_manifest(folder), read_results(folder)  # again, now that the run is locked
+        manifest = read_manifest(folder)  # again, now that the run is locked
+        records = read_checked_results(folder, manifest)
         _check_finished(manifest, folder)
         leftover, leftover_specs = side.read()
         work = _plan(manifest, records, leftover, leftover_specs, bound, only_missing, replace, folder)

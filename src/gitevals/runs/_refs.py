@@ -13,8 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gitevals._util.words import plural
-from gitevals.errors import DataError, NotFoundError
+from gitevals.errors import NotFoundError
 from gitevals.formats import ResultRecord, RunManifest
 from gitevals.git import Repository, open_repo
 from gitevals.project import Project
@@ -22,14 +21,13 @@ from gitevals.project import Project
 from ._store import (
     MANIFEST,
     RESULTS,
-    counted_results,
     find_run,
     list_runs,
     merged_shards,
     offered_runs,
     parse_results,
+    read_checked_results,
     read_manifest,
-    read_results,
     refuse_newer_damage,
     scan_runs,
 )
@@ -94,22 +92,8 @@ def newest_pair(project: Project, eval_name: str | None = None) -> tuple[LoadedR
 def _from_folder(project: Project, folder: Path, manifest: RunManifest) -> LoadedRun:
     from ._review import read_reviews
 
-    records = read_results(folder)
-    _refuse_missing_results(folder, manifest, len(records))
+    records = read_checked_results(folder, manifest)
     return LoadedRun(manifest, records, project.relative(folder), tuple(read_reviews(folder)))
-
-
-def _refuse_missing_results(folder: Path, manifest: RunManifest, found: int) -> None:
-    """A finished run whose results.jsonl holds fewer results than its summary
-    counts was cut short or emptied: its numbers would be wrong without a word."""
-    counted = counted_results(manifest)
-    if counted is not None and found < counted:
-        raise DataError(
-            f"the run folder is damaged: results.jsonl holds {plural(found, 'result')}, "
-            f"run.json counts {counted}",
-            path=folder / RESULTS,
-            hint="restore the file (from git, if the run is committed), or run the eval again",
-        )
 
 
 def check_ref(project: Project, ref: str) -> str:
@@ -200,7 +184,9 @@ def _read(repo: Repository, manifest: RunManifest, location: Any, commit: str) -
     from ._review import REVIEWS, parse_reviews, read_reviews
 
     if not isinstance(location, str):
-        return LoadedRun(read_manifest(location), read_results(location), str(location), tuple(read_reviews(location)))
+        manifest = read_manifest(location)
+        return LoadedRun(manifest, read_checked_results(location, manifest), str(location),
+                         tuple(read_reviews(location)))
     raw = repo.show(commit, f"{location}/{RESULTS}") or b""
     records = parse_results(raw, f"{location}/{RESULTS}@{commit[:8]}")
     reviews = parse_reviews(repo.show(commit, f"{location}/{REVIEWS}") or b"", f"{location}/{REVIEWS}@{commit[:8]}")

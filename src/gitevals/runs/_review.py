@@ -1,8 +1,8 @@
 """Human review: a person judges a run's outputs one by one.
 
 Each decision is one line of `reviews.jsonl` in the run folder (a
-`ReviewLine`), appended and flushed at once, so a review that is killed keeps
-every decision made. Lines are never rewritten: a later line for the same item
+`ReviewLine`), appended under the file's lock and flushed at once, so a review
+that is killed keeps every decision made, and two reviewers at once keep both. Lines are never rewritten: a later line for the same item
 x trial supersedes the earlier ones, and the latest wins.
 
 Reviews become the scorer `human` (`HUMAN`): the value is the reviewer's score,
@@ -17,15 +17,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from gitevals._util.clock import utc_now
+from gitevals._util.locks import locked
 from gitevals.errors import DataError, GitevalsError
 from gitevals.formats import ResultRecord, ReviewLine, RunManifest, record_passed
 
-from ._store import find_run, read_manifest, read_results, write_manifest
+from ._store import MANIFEST, find_run, read_checked_results, read_manifest, read_results, write_manifest
 from ._summary import summarize
 
 __all__ = [
@@ -151,10 +152,11 @@ def manifest_with_reviews(manifest: RunManifest, records: Sequence[ResultRecord]
 def save_summary(folder: Path) -> RunManifest:
     """Write run.json with the summary recomputed with the folder's reviews
     (atomically); returns the manifest."""
-    manifest = read_manifest(folder)
-    updated = manifest_with_reviews(manifest, records_with_reviews(folder, read_results(folder)))
-    if updated != manifest:
-        write_manifest(folder, updated)
+    with locked(folder / MANIFEST):
+        manifest = read_manifest(folder)
+        updated = manifest_with_reviews(manifest, records_with_reviews(folder, read_results(folder)))
+        if updated != manifest:
+            write_manifest(folder, updated)
     return updated
 
 
@@ -234,7 +236,6 @@ class ReviewSession:
                 self.queue = ([r for r in self.queue if position[_key(r)] > after]
                               + [r for r in self.queue if position[_key(r)] <= after])
         self.position = 0
-        self._file: IO[str] | None = None
 
     def _wanted(self, record: ResultRecord, review: ReviewLine | None) -> bool:
         if self.only == "unreviewed":
@@ -299,13 +300,15 @@ class ReviewSession:
         return line
 
     def _append(self, line: ReviewLine) -> None:
-        if self._file is None:
-            path = self.folder / REVIEWS
+        # Under the file's lock: a second reviewer's process may be appending, and
+        # its half-written line must not look torn to this one and be cut off.
+        path = self.folder / REVIEWS
+        with locked(path):
             _cut_torn_line(path)
-            self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115
-        self._file.write(line.model_dump_json() + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+            with open(path, "a", encoding="utf-8") as handle:
+                handle.write(line.model_dump_json() + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
 
     def counts(self) -> dict[str, int]:
         """`review_counts` of the whole run, with every review so far."""
@@ -316,10 +319,7 @@ class ReviewSession:
         return sum(1 for r in self._answered if not _judged(self.latest.get(_key(r))))
 
     def close(self) -> RunManifest:
-        """Close the file and, when anything was written, write the summary with the reviews."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """When anything was written, write the summary with the reviews."""
         if self.written:
             self.manifest = save_summary(self.folder)
         return self.manifest
@@ -355,7 +355,8 @@ def open_review(runs_dir: Path, run_ref: str, *, only: str = "unreviewed", revie
     info = find_run(runs_dir, run_ref)
     if reviewer is None:
         reviewer = default_reviewer(project_root or info.path)
-    return ReviewSession(info.path, info.manifest, read_results(info.path), read_reviews(info.path), reviewer, only,
+    return ReviewSession(info.path, info.manifest, read_checked_results(info.path, info.manifest),
+                         read_reviews(info.path), reviewer, only,
                          begun)
 
 

@@ -35,8 +35,9 @@ __all__ = [
     "merged_shards",
     "new_run_id",
     "offered_runs",
-    "read_manifest",
     "parse_results",
+    "read_checked_results",
+    "read_manifest",
     "read_results",
     "rewrite_results",
     "scan_runs",
@@ -157,6 +158,22 @@ def read_results(folder: Path) -> list[ResultRecord]:
     if not path.exists():
         return []
     return parse_results(path.read_bytes(), path)
+
+
+def read_checked_results(folder: Path, manifest: RunManifest) -> list[ResultRecord]:
+    """`read_results`, refusing a finished run whose results.jsonl holds fewer
+    results than its summary counts: cut short or emptied, its numbers would be
+    wrong without a word."""
+    records = read_results(folder)
+    counted = counted_results(manifest)
+    if counted is not None and len(records) < counted:
+        raise DataError(
+            f"the run folder is damaged: {RESULTS} holds {plural(len(records), 'result')}, {MANIFEST} counts {counted}",
+            path=folder / RESULTS,
+            hint="restore the file (from git, if the run is committed), or make run.json count what the file "
+                 "holds with `gitevals runs check --repair`",
+        )
+    return records
 
 
 def parse_results(raw: bytes, path: Path | str) -> list[ResultRecord]:

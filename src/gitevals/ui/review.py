@@ -35,7 +35,7 @@ from gitevals.runs import (
     find_run,
     item_status,
     manifest_with_reviews,
-    read_results,
+    read_checked_results,
     read_reviews,
 )
 
@@ -82,7 +82,7 @@ class _Run:
         # find_run also takes a folder path: the UI writes only in runs/ of its project
         if not info.path.resolve().is_relative_to(project.runs_dir.resolve()):
             raise NotFoundError(f"no run {ref!r} in {project.relative(project.runs_dir)}/")
-        return cls(info, read_results(info.path), read_reviews(info.path))
+        return cls(info, read_checked_results(info.path, info.manifest), read_reviews(info.path))
 
     @property
     def id(self) -> str:

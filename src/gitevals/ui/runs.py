@@ -29,7 +29,7 @@ from gitevals.runs import (
     list_runs,
     manifest_with_reviews,
     process_gone,
-    read_results,
+    read_checked_results,
     read_reviews,
     resume_command,
     run_history,
@@ -150,8 +150,8 @@ def _load_run(project: Project, ref: str) -> tuple[RunInfo, RunManifest, list[Re
     """A run of the working tree, with its human reviews counted as the scorer
     `human`; and the reviews themselves."""
     info = find_run(project.runs_dir, ref)
-    records = read_results(info.path)
     manifest = info.manifest
+    records = read_checked_results(info.path, manifest)
     reviews = read_reviews(info.path)
     if reviews:
         records = apply_reviews(records, reviews)
