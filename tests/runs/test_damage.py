@@ -82,12 +82,38 @@ def test_runs_check_names_every_damaged_folder_and_repairs_what_it_can(project: 
         in checked.stderr
     assert "checked 2 run folders: 2 damaged folders left" in checked.stdout
     repaired = gitevals(project, "runs", "check", "--repair")
-    assert repaired.returncode == 1 and f"repaired runs/e/{older.name}/" in repaired.stdout  # run.json is beyond repair
-    [run] = list_runs(project.root / "runs", "e")
-    assert run.manifest.summary.total_items == 1 and run.manifest.summary.completed == 1  # the results won
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert f"repaired runs/e/{older.name}/: results.jsonl holds 1 results, run.json counts 3; run.json now sums up " \
+        "the results" in repaired.stdout
+    assert f"repaired runs/e/{newer.name}/" in repaired.stdout and "run.json rebuilt from the results" in repaired.stdout
+    runs = {run.id: run for run in list_runs(project.root / "runs", "e")}
+    first, rebuilt = runs[older.name], runs[newer.name]
+    assert first.manifest.summary.total_items == 1 and first.manifest.summary.completed == 1  # the results won
+    assert rebuilt.id == newer.name and rebuilt.manifest.eval == "e" and rebuilt.manifest.dataset == "d"
+    assert rebuilt.manifest.summary.completed == 3 and rebuilt.manifest.summary.scores["exact_match"].mean == 1.0
+    assert rebuilt.manifest.started_at.startswith(f"{newer.name[:4]}-{newer.name[4:6]}-{newer.name[6:8]}T")
+    assert rebuilt.manifest.status == "interrupted" and "rebuilt from results.jsonl" in rebuilt.manifest.error
+    assert gitevals(project, "runs", "check").stdout.strip() == "checked 2 run folders: no damage left"
+    shown = gitevals(project, "runs", "show", "latest")
+    assert shown.returncode == 0 and "rebuilt from results.jsonl" in shown.stdout + shown.stderr, shown.stdout
+    (newer / "run.json").write_text("{}")
+    (newer / "results.jsonl").write_text("")
+    beyond = gitevals(project, "runs", "check", "--repair")
+    assert beyond.returncode == 1 and f"damaged runs/e/{newer.name}/" in beyond.stderr
+    assert "(repair with --repair)" not in beyond.stderr  # nothing to rebuild it from
     shutil.rmtree(newer)
     assert gitevals(project, "runs", "check").stdout.strip() == "checked 1 run folder: no damage left"
-    assert gitevals(project, "runs", "show", "latest").returncode == 0
+
+
+def test_a_committed_run_json_is_restored_from_git(project: ProjectDir) -> None:
+    _, newer = two_runs(project)
+    project.commit("the runs")
+    whole = (newer / "run.json").read_bytes()
+    (newer / "run.json").write_text('{"id": ')
+    repaired = gitevals(project, "runs", "check", "e", "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert "run.json restored from git (HEAD)" in repaired.stdout
+    assert (newer / "run.json").read_bytes() == whole
 
 
 def test_score_and_resume_refuse_a_results_file_cut_short_and_resume_force_runs_the_lost_items(

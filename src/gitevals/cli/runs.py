@@ -84,6 +84,8 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
     out.print(f"started {m.started_at}, {git}")
     where = f"folder {project.relative(folder)}/" if folder.is_dir() else f"read from git history: {found.source}"
     out.print(where, markup=False)
+    if m.error:
+        out.print(f"[yellow]{m.status}:[/] {_escape(m.error)}")
     if m.status == "running" and folder.is_dir():
         out.print(_process_text(m, gone), markup=False)
     if m.summary is not None:
@@ -137,13 +139,13 @@ def check(ctx: click.Context, eval_name: str | None, do_repair: bool) -> None:
     from gitevals.runs import check_runs, repair
 
     project = get_project()
-    checked, damage = check_runs(project.runs_dir, eval_name)
+    checked, damage = check_runs(project, eval_name)
     left = 0
     for found in damage:
         where = f"{project.relative(found.folder)}/"
         if do_repair and found.repairable:
-            repair(found)
-            console().print(f"repaired {where}: {found.reason}; run.json now sums up the results", markup=False)
+            done = repair(project, found)
+            console().print(f"repaired {where}: {found.reason}; {done}", markup=False)
             continue
         left += 1
         fix = " (repair with --repair)" if found.repairable else ""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from gitevals._util.lazy import attach
 
 if TYPE_CHECKING:
-    from ._check import Damage, check_runs, repair
+    from ._check import REBUILT, Damage, check_runs, repair
     from ._history import run_history
     from ._liveness import current_process, interrupt_refusal, interrupt_run, process_gone, resume_command, run_liveness
     from ._merge import merge_runs
@@ -56,6 +56,7 @@ __all__ = [
     "LoadedRun",
     "MANIFEST",
     "ONLY",
+    "REBUILT",
     "RESULTS",
     "ReviewSession",
     "RunInfo",
@@ -113,6 +114,6 @@ __getattr__, __dir__ = attach(__name__, {
     "_review": ["HUMAN", "ONLY", "ReviewSession", "apply_reviews", "default_reviewer", "human_score", "item_status", "latest_reviews", "manifest_with_reviews", "open_review", "read_reviews", "records_with_reviews", "review_counts"],
     "_scorefile": ["SCORES", "Key", "ScoreFile"],
     "_store": ["MANIFEST", "RESULTS", "RunInfo", "RunWriter", "find_run", "list_runs", "new_run_id", "parse_results", "read_checked_results", "read_manifest", "read_results", "rewrite_results", "scan_runs", "update_manifest", "write_manifest"],
-    "_check": ["Damage", "check_runs", "repair"],
+    "_check": ["REBUILT", "Damage", "check_runs", "repair"],
     "_summary": ["Summarizer", "baseline_gates", "check_gates", "every_item_rule", "scorer_names", "summarize"],
 })
