@@ -19,8 +19,9 @@ EXIT_INTERRUPTED = 130
 
 
 class GitevalsGroup(click.Group):
-    """A click group that turns user errors into one message and exit code 2,
-    Ctrl-C into 130, and suggests near names for unknown commands."""
+    """A click group that turns user errors (and files the system refuses to
+    write) into one message and exit code 2, Ctrl-C into 130, and suggests near
+    names for unknown commands."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from gitevals.errors import GitevalsError
@@ -33,6 +34,14 @@ class GitevalsGroup(click.Group):
         except KeyboardInterrupt:
             err_console().print("[yellow]interrupted[/]")
             ctx.exit(EXIT_INTERRUPTED)
+        except OSError as exc:  # the system refused a read or a write the library did not expect to fail
+            if exc.filename is None:
+                raise
+            from gitevals._util.fs import write_error
+
+            err_console().print(f"[bold red]error:[/] {_escape(str(write_error(exc.filename, exc, 'the system refused it')))}",
+                                highlight=False)
+            ctx.exit(EXIT_USAGE)
 
     def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
         try:

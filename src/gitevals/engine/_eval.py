@@ -46,7 +46,7 @@ from gitevals.runs import (
 from gitevals.scorers import BoundScorer, resolve_scorer, scoped, scorer_entries
 from gitevals.targets import CommandTarget, PythonTarget, Target, resolve_target
 
-from ._execute import CallPolicy, EvalResult, ItemResult, execute, refuse_dropped_mocks
+from ._execute import CallPolicy, EvalResult, ItemResult, execute, gitevals_error_in, refuse_dropped_mocks
 
 __all__ = ["EvalPlan", "RunOutcome", "arun_eval", "missing_pairs", "plan_eval", "plan_resume", "run_eval"]
 
@@ -377,8 +377,11 @@ async def arun_eval(
             )
     except BaseException as exc:
         interrupted = not isinstance(exc, Exception)
+        ours = gitevals_error_in(exc)
         _finish(writer, "interrupted" if interrupted else "failed",
-                error="interrupted" if interrupted else f"{type(exc).__name__}: {exc}")
+                error="interrupted" if interrupted else str(ours) if ours else f"{type(exc).__name__}: {exc}")
+        if ours is not None:
+            raise ours from None
         raise
     summary = result.summary
     if done:  # part of the results came from before: sum up the whole folder

@@ -26,7 +26,7 @@ from gitevals._util.retry import RateLimiter, backoff_s, parse_rate, retry_info
 from gitevals._util.threads import ExitInThread
 from gitevals._util.words import id_list, plural
 from gitevals.datasets import Dataset, DatasetItem, make_item
-from gitevals.errors import ConfigError
+from gitevals.errors import ConfigError, GitevalsError
 from gitevals.formats import ResultRecord, Summary, result_passed, walk_steps
 from gitevals.runs import Summarizer
 from gitevals.scorers import (
@@ -301,6 +301,22 @@ async def execute(
         stopped = str(too_many.exceptions[0])
     summary = summarizer.summary(total_items=len(items), trials=trials, duration_s=time.perf_counter() - started)
     return EvalResult({name: s.mean for name, s in summary.scores.items()}, summary, results, stopped)
+
+
+def gitevals_error_in(exc: BaseException) -> GitevalsError | None:
+    """The first GitevalsError of a task group's error when it holds nothing
+    else (a result that could not be recorded, in every worker at once), so
+    that it reaches the user as itself rather than as an exception group."""
+    leaves: list[BaseException] = []
+    groups = [exc]
+    while groups:
+        current = groups.pop(0)
+        if isinstance(current, BaseExceptionGroup):
+            groups.extend(current.exceptions)
+        else:
+            leaves.append(current)
+    ours = [leaf for leaf in leaves if isinstance(leaf, GitevalsError)]
+    return ours[0] if ours and len(ours) == len(leaves) else None
 
 
 async def _run_one(

@@ -56,7 +56,6 @@ from gitevals.runs import (
     read_manifest,
     rewrite_results,
     summarize,
-    write_manifest,
 )
 from gitevals.scorers import BoundScorer, ScorerInput, resolve_scorer, scoped, scorer_entries
 
@@ -543,14 +542,14 @@ def _finish(
 
 def _rescored(folder: Path, manifest: RunManifest, records: list[ResultRecord], config: dict[str, Any],
               scoring: ScoringPass, summary: Any) -> RunManifest:
-    """Write the scored results and the manifest that sums them up; returns it."""
-    rewrite_results(folder, records)
+    """Write the scored results and the manifest that sums them up, both or
+    neither; returns the manifest."""
     update: dict[str, Any] = {"config": config, "scoring": [*manifest.scoring, scoring]}
     if manifest.summary is not None:  # an interrupted run has none until it is finished
         update["summary"] = summary
         update["gates"] = check_gates(summary, config, baseline_gates(manifest.gates))
     manifest = manifest.model_copy(update=update)
-    write_manifest(folder, manifest)
+    rewrite_results(folder, records, manifest)
     return manifest
 
 
@@ -570,11 +569,10 @@ def _merged_specs(specs: list[Any], bound: list[BoundScorer]) -> list[Any]:
 
 
 def _copy_to_working_tree(folder: Path, manifest: RunManifest, records: list[ResultRecord]) -> None:
-    """Write a run read from git history to its folder; run.json last, so that a
-    folder with a manifest always has its results."""
+    """Write a run read from git history to its folder (run.json is renamed into
+    place last, so that a folder with a manifest always has its results)."""
     folder.mkdir(parents=True, exist_ok=True)
-    rewrite_results(folder, records)
-    write_manifest(folder, manifest)
+    rewrite_results(folder, records, manifest)
 
 
 def _user(project: Project) -> str | None:

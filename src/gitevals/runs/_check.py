@@ -1,8 +1,8 @@
 """`gitevals runs check`: every run folder verified, as `git fsck` verifies objects.
 
-A folder is damaged when its run.json cannot be read, its results.jsonl is not
-JSON lines (a torn line in the middle), or a finished run's summary counts
-other results than the file holds. What can be repaired is: the results win,
+A folder is damaged when its run.json cannot be read (or is missing beside
+results.jsonl), its results.jsonl is not JSON lines (a torn line in the
+middle), or a finished run's summary counts other results than the file holds. What can be repaired is: the results win,
 and run.json gets the summary and gates they add up to. An unreadable run.json
 is restored from git when the run is committed, else rebuilt from its results
 and the eval file as it is now (what only run.json knew, such as the commit
@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from gitevals._util.clock import utc_now
 from gitevals._version import __version__
 from gitevals._yaml.validation import read_model
-from gitevals.errors import ConfigError, DataError
+from gitevals.errors import ConfigError, DataError, NotFoundError
 from gitevals.formats import EvalConfig, ResultRecord, RunManifest, Versions
 from gitevals.git import open_repo
 from gitevals.project import Project
@@ -81,7 +81,7 @@ def repair(project: Project, damage: Damage) -> str:
     done = []
     try:
         manifest = read_manifest(folder)
-    except DataError:
+    except (DataError, NotFoundError):
         committed = _committed_manifest(project, folder)
         manifest = committed or _rebuilt_manifest(project, folder)
         write_manifest(folder, manifest)

@@ -12,7 +12,7 @@ from gitevals.formats import RunManifest
 from gitevals.project import Project
 
 from ._refs import LoadedRun, load_run
-from ._store import RunWriter, new_run_id
+from ._store import new_run_id, write_run
 from ._summary import check_gates, summarize
 
 __all__ = ["merge_runs"]
@@ -57,11 +57,7 @@ def merge_runs(project: Project, refs: Sequence[str]) -> tuple[Path, RunManifest
             "gates": check_gates(summary, first.config),
         }
     )
-    writer = RunWriter.create(project.runs_dir, manifest)
-    for record in records:
-        writer.append(record)
-    writer.close()
-    return writer.folder, manifest
+    return write_run(project.runs_dir, manifest, records), manifest
 
 
 def _shard_index(run: LoadedRun) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,7 +18,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from gitevals._util.fs import atomic_write
+from gitevals._util.fs import atomic_write, atomic_write_all, write_error
 from gitevals._util.gc import paused_gc
 from gitevals._util.locks import locked
 from gitevals._util.words import plural
@@ -43,6 +44,7 @@ __all__ = [
     "scan_runs",
     "update_manifest",
     "write_manifest",
+    "write_run",
 ]
 
 MANIFEST = "run.json"
@@ -65,17 +67,14 @@ class RunWriter:
 
     @classmethod
     def create(cls, runs_dir: Path, manifest: RunManifest) -> RunWriter:
-        folder = runs_dir / manifest.eval / manifest.id
+        folder = _new_folder(runs_dir, manifest)
+        writer = cls(folder, manifest)
         try:
-            folder.mkdir(parents=True, exist_ok=False)
-            writer = cls(folder, manifest)
             writer.write_manifest()
             writer._results = open(folder / RESULTS, "a", encoding="utf-8")  # noqa: SIM115
-        except OSError as exc:  # runs_dir is a file, read-only, on a full disk, ...
-            blocked = next((p for p in (runs_dir, *runs_dir.parents) if p.exists() and not p.is_dir()), None)
-            why = f"{blocked} is a file, not a folder" if blocked else (exc.strerror or str(exc))
-            raise GitevalsError(f"cannot record the run under {runs_dir}: {why}",
-                                hint="point runs_dir in gitevals.yaml at a folder gitevals may write") from None
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)  # nothing of the run is in it yet
+            raise
         return writer
 
     @classmethod
@@ -98,13 +97,36 @@ class RunWriter:
 
     def append(self, record: ResultRecord) -> None:
         assert self._results is not None, "RunWriter.create opens the results file"
-        self._results.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-        self._results.flush()
+        try:
+            self._results.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+            self._results.flush()
+        except OSError as exc:  # a full disk: the results so far are kept, the run stops
+            raise write_error(self.folder / RESULTS, exc, "a result could not be recorded") from None
 
     def close(self) -> None:
         if self._results is not None:
             self._results.close()
             self._results = None
+
+
+def write_run(runs_dir: Path, manifest: RunManifest, records: Iterable[ResultRecord]) -> Path:
+    """A new run folder holding `records`, its run.json renamed into place last:
+    killed before that, the folder is no run (`runs check` names it)."""
+    folder = _new_folder(runs_dir, manifest)
+    rewrite_results(folder, records, manifest)
+    return folder
+
+
+def _new_folder(runs_dir: Path, manifest: RunManifest) -> Path:
+    folder = runs_dir / manifest.eval / manifest.id
+    try:
+        folder.mkdir(parents=True, exist_ok=False)
+    except OSError as exc:  # runs_dir is a file, read-only, on a full disk, ...
+        blocked = next((p for p in (runs_dir, *runs_dir.parents) if p.exists() and not p.is_dir()), None)
+        why = f"{blocked} is a file, not a folder" if blocked else (exc.strerror or str(exc))
+        raise GitevalsError(f"cannot record the run under {runs_dir}: {why}",
+                            hint="point runs_dir in gitevals.yaml at a folder gitevals may write") from None
+    return folder
 
 
 @dataclass(frozen=True)
@@ -147,9 +169,13 @@ def update_manifest(folder: Path, **fields: Any) -> RunManifest:
     return manifest
 
 
-def rewrite_results(folder: Path, records: Iterable[ResultRecord]) -> None:
-    """Replace results.jsonl with `records`, atomically (a re-scoring pass, a copy from git)."""
-    atomic_write(folder / RESULTS, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records))
+def rewrite_results(folder: Path, records: Iterable[ResultRecord], manifest: RunManifest | None = None) -> None:
+    """Replace results.jsonl with `records` (a re-scoring pass, a copy from git),
+    and run.json with `manifest` when given: atomically, both or neither."""
+    files = {folder / RESULTS: "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)}
+    if manifest is not None:
+        files[folder / MANIFEST] = manifest.model_dump_json(indent=2) + "\n"
+    atomic_write_all(files)
 
 
 def read_results(folder: Path) -> list[ResultRecord]:
@@ -212,8 +238,8 @@ def list_runs(runs_dir: Path, eval_name: str | None = None) -> list[RunInfo]:
 
 def scan_runs(runs_dir: Path, eval_name: str | None = None) -> tuple[list[RunInfo], list[tuple[Path, str]]]:
     """The runs under `runs_dir` (of one eval when given), oldest first, and
-    (folder, what is wrong) of every run folder whose run.json cannot be read,
-    from one pass over the folders."""
+    (folder, what is wrong) of every run folder whose run.json cannot be read
+    or is missing beside its results, from one pass over the folders."""
     if not runs_dir.is_dir():
         return [], []
     folders = [runs_dir / eval_name] if eval_name else sorted(p for p in runs_dir.iterdir() if p.is_dir())
@@ -227,6 +253,9 @@ def scan_runs(runs_dir: Path, eval_name: str | None = None) -> tuple[list[RunInf
                     runs.append(RunInfo(folder, read_manifest(folder)))
                 except (DataError, OSError) as exc:
                     damaged.append((folder, str(exc)))
+            elif (folder / RESULTS).is_file():
+                damaged.append((folder, f"{RESULTS} without {MANIFEST}: its writer was stopped before it wrote "
+                                        f"{MANIFEST}, or {MANIFEST} was deleted"))
     return sorted(runs, key=lambda r: (r.manifest.started_at, r.id)), sorted(damaged, key=lambda d: d[0].name)
 
 
