@@ -8,7 +8,8 @@ touches a file whose path contains PATTERN:
 - `enospc`  the Nth write to it fails: no space left on the device;
 - `eacces`  the Nth open of it for writing fails: permission denied;
 - `kill`    the process is killed (SIGKILL) at the Nth write to it or rename
-            onto it, before that happens.
+            onto it, before that happens;
+- `tear`    the same, but half of that write reaches the file first.
 
 Only the process's own files are touched: what it reads, and every other
 file, behave as usual. Nothing of gitevals is replaced, only the operating
@@ -42,7 +43,7 @@ def _hit() -> bool:
 
 
 def _fail(path: Any) -> None:
-    if _action == "kill":
+    if _action in ("kill", "tear"):
         os.kill(os.getpid(), signal.SIGKILL)
     code = errno.ENOSPC if _action == "enospc" else errno.EACCES
     raise OSError(code, os.strerror(code), os.fsdecode(path))
@@ -56,6 +57,9 @@ class _Faulty:
 
     def write(self, data: Any) -> int:
         if _hit():
+            if _action == "tear":
+                self._handle.write(data[: len(data) // 2])
+                self._handle.flush()
             _fail(self._path)
         return int(self._handle.write(data))
 
@@ -100,11 +104,11 @@ def _patched_fdopen(fd: int, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
 
 
 def _patched_replace(src: Any, dst: Any, *args: Any, **kwargs: Any) -> None:
-    if _action == "kill" and _matches(dst) and _hit():
+    if _action in ("kill", "tear") and _matches(dst) and _hit():
         _fail(dst)
     _replace(src, dst, *args, **kwargs)
 
 
-if _action in ("enospc", "eacces", "kill"):
+if _action in ("enospc", "eacces", "kill", "tear"):
     builtins.open = io.open = _patched_open  # type: ignore[assignment]
     os.open, os.fdopen, os.replace = _patched_os_open, _patched_fdopen, _patched_replace  # type: ignore[assignment]
