@@ -171,7 +171,8 @@ def plan_eval(
             f"no items to run: dataset {config.dataset!r} has no items"
             + (f" tagged {', '.join(chosen_tags)}" if chosen_tags else ""),
             path=path,
-            hint=did_you_mean(chosen_tags[0], dataset.all_tags()) if chosen_tags else "add items to the dataset",
+            hint=did_you_mean(chosen_tags[0], dataset.all_tags()) if chosen_tags
+            else f"add items to {project.relative(dataset.path) if dataset.path else 'the dataset'}",
         )
     refuse_dropped_mocks(target, selected.items, where=lambda: _target_place(path, text))
     defaults = project.config.defaults

@@ -26,7 +26,7 @@ from gitevals._util.locks import locked
 from gitevals.errors import DataError, GitevalsError
 from gitevals.formats import ResultRecord, ReviewLine, RunManifest, record_passed
 
-from ._store import MANIFEST, find_run, read_checked_results, read_manifest, read_results, write_manifest
+from ._store import MANIFEST, find_run, read_checked_results, read_manifest, read_results, whole_lines, write_manifest
 from ._summary import summarize
 
 __all__ = [
@@ -63,8 +63,7 @@ Status = Literal["passed", "failed", "errored", "needs_review"]
 def parse_reviews(raw: bytes, path: Path | str) -> list[ReviewLine]:
     """The lines of reviews.jsonl content, oldest first; a torn last line (a
     writer killed mid-line) is skipped. `path` names the file in messages."""
-    text = raw.decode("utf-8")
-    text = text[: text.rfind("\n") + 1]
+    text = whole_lines(raw, path)
     found = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():

@@ -43,12 +43,16 @@ __all__ = [
     "rewrite_results",
     "scan_runs",
     "update_manifest",
+    "whole_lines",
     "write_manifest",
     "write_run",
 ]
 
 MANIFEST = "run.json"
 RESULTS = "results.jsonl"
+
+
+REPAIR_HINT = "`gitevals runs check` names every damaged run folder, and `--repair` repairs what it can"
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -186,6 +190,17 @@ def read_results(folder: Path) -> list[ResultRecord]:
     return parse_results(path.read_bytes(), path)
 
 
+def whole_lines(raw: bytes, path: Path | str) -> str:
+    """JSON-lines content as text without a torn last line (its writer was killed
+    mid-line); raises a DataError naming the line that is not UTF-8 text."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DataError(f"line {line} is not UTF-8 text (is the file damaged?)", path=path, line=line) from None
+    return text[: text.rfind("\n") + 1]
+
+
 def read_checked_results(folder: Path, manifest: RunManifest) -> list[ResultRecord]:
     """`read_results`, refusing a finished run whose results.jsonl holds fewer
     results than its summary counts: cut short or emptied, its numbers would be
@@ -204,8 +219,7 @@ def read_checked_results(folder: Path, manifest: RunManifest) -> list[ResultReco
 
 def parse_results(raw: bytes, path: Path | str) -> list[ResultRecord]:
     """The records of results.jsonl content; `path` names it in messages."""
-    text = raw.decode("utf-8")
-    text = text[: text.rfind("\n") + 1]  # a torn last line: the writer was killed mid-line
+    text = whole_lines(raw, path)
     with paused_gc():
         try:
             # One call into the C decoder instead of one per line. Newlines inside
@@ -284,6 +298,10 @@ def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
         raise NotFoundError(f"{ref!r} names a run in git history (EVAL@REF); this needs one in the working tree",
                             hint="name a run under runs/; `gitevals runs list` lists them")
     runs, damaged = scan_runs(runs_dir)
+    if not runs and damaged:
+        folder, why = damaged[-1]
+        raise DataError(f"no run in {runs_dir} can be read; {plural(len(damaged), 'run folder')} damaged, "
+                        f"the newest: {why}", path=folder, hint=REPAIR_HINT)
     if not runs:
         raise NotFoundError(f"no runs yet in {runs_dir}", hint="start one with `gitevals run EVAL`")
     name, back = _split_back(ref)
@@ -297,6 +315,9 @@ def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
     matches = exact or [r for r in runs if r.id.startswith(ref) or r.id.endswith(ref)]
     if len(matches) == 1:
         return matches[0]
+    for folder, why in damaged if not matches else []:
+        if folder.name.startswith(ref) or folder.name.endswith(ref):
+            raise DataError(f"run {ref!r} is damaged: {why}", path=folder, hint=REPAIR_HINT)
     if len(matches) > 1:
         evals = sorted({r.manifest.eval for r in matches})
         shown = ", ".join(f"{r.id} ({r.manifest.eval})" for r in matches[-5:])
