@@ -163,7 +163,9 @@ def test_a_failing_scorer_is_an_error_for_that_scorer_only() -> None:
 
     result = run_evals(upper, DATA, [picky, "exact_match"])
     by_id = {r.item.id: r for r in result.items}
-    assert by_id["c"].scores["picky"]["error"] == {"type": "KeyError", "message": "'no rubric'"}
+    error = by_id["c"].scores["picky"]["error"]
+    assert (error["type"], error["message"]) == ("KeyError", "'no rubric'")
+    assert error["where"].endswith(" in picky") and 'raise KeyError("no rubric")' in error["traceback"]
     assert by_id["c"].scores["picky"]["value"] is None
     assert by_id["c"].scores["exact_match"]["value"] == 0.0
     summary = result.summary.scores["picky"]

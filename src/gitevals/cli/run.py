@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from gitevals._util.interrupts import stop_on_signals
 from gitevals._util.words import plural
 
 from ._common import EXIT_FAILED, EXIT_INTERRUPTED, RUN_FORMS, console, err_console, get_project, is_interactive
@@ -123,7 +123,7 @@ def run(ctx: click.Context, eval_name: str, concurrency: int | None, trials: int
         if not result.passed and len(failures) < _FAILURES_KEPT:
             failures.append(result.to_record())
 
-    _interrupt_on_signals()
+    stop_on_signals()
     try:
         with progress:
             outcome = anyio.run(
@@ -211,10 +211,3 @@ def _shard(text: str | None) -> tuple[int, int] | None:
     if not (index.isdigit() and count.isdigit()) or not 1 <= int(index) <= int(count):
         raise click.BadParameter("write it as I/N with 1 <= I <= N, like 2/4", param_hint="--shard")
     return int(index), int(count)
-
-
-def _interrupt_on_signals() -> None:
-    """Ctrl-C and SIGTERM both stop the run gracefully, even when the shell that
-    started us ignores SIGINT (as it does for background jobs)."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shlex
-import signal
 from typing import Any
 
 import click
 
+from gitevals._util.interrupts import stop_on_signals
 from gitevals._util.words import plural
 
 from ._common import EXIT_FAILED, EXIT_INTERRUPTED, RUN_FORMS, RunRef, console, get_project
@@ -81,7 +80,7 @@ def score(ctx: click.Context, run_ref: str, scorers: tuple[str, ...], eval_name:
         if total >= _PROGRESS_FROM and done[0] * 10 // total > (done[0] - 1) * 10 // total:
             click.echo(f"  [{done[0]:>{len(str(total))}}/{total}] scored")
 
-    _interrupt_on_signals()
+    stop_on_signals()
     try:
         outcome = anyio.run(lambda: ascore_run(
             project, run_ref, list(scorers), eval_name=eval_name, only_missing=only_missing, replace=replace,
@@ -106,9 +105,3 @@ def score(ctx: click.Context, run_ref: str, scorers: tuple[str, ...], eval_name:
         out.print(render_gates(gates))
     if not no_fail and not all(gate.passed for gate in gates):
         ctx.exit(EXIT_FAILED)
-
-
-def _interrupt_on_signals() -> None:
-    """Ctrl-C and SIGTERM both stop the pass; what it computed stays in scores.jsonl."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))

@@ -22,6 +22,7 @@ if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
 from gitevals._util.clock import utc_now
+from gitevals._util.interrupts import is_real_interrupt
 from gitevals._util.retry import RateLimiter, backoff_s, parse_rate, retry_info
 from gitevals._util.threads import ExitInThread
 from gitevals._util.words import id_list, plural
@@ -396,9 +397,27 @@ def _raised(exc: Exception) -> BaseException:
 
 
 def _stops_the_run(exc: BaseException) -> bool:
-    """A real Ctrl-C (it only ever reaches the main thread) or the run's own
-    cancellation; any other BaseException is the item's error."""
-    return isinstance(exc, (KeyboardInterrupt, anyio.get_cancelled_exc_class()))
+    """A real Ctrl-C or SIGTERM, or the run's own cancellation; any other
+    BaseException (a KeyboardInterrupt or CancelledError that user code raised
+    itself included) is the item's error."""
+    if isinstance(exc, KeyboardInterrupt):
+        return is_real_interrupt()
+    if isinstance(exc, anyio.get_cancelled_exc_class()):
+        return _being_cancelled()
+    return False
+
+
+def _being_cancelled() -> bool:
+    """Whether this task was told to stop (the run's cancel scope), rather than
+    user code raising CancelledError of its own accord."""
+    import asyncio
+
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # not on an asyncio loop: trust the exception
+        return True
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return task is None or cancelling is None or cancelling() > 0
 
 
 def _message(exc: BaseException) -> str:
@@ -492,11 +511,11 @@ async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
         return _score_error("ScorerError", str(exc))
     except Exception as exc:
         shown = _raised(exc)
-        return _score_error(type(shown).__name__, _message(shown))
+        return _score_error(type(shown).__name__, _message(shown), **_origin(shown))
     except BaseException as exc:  # a scorer calling sys.exit fails its score, not the run
         if _stops_the_run(exc):
             raise
-        return _score_error(type(exc).__name__, _message(exc))
+        return _score_error(type(exc).__name__, _message(exc), **_origin(exc))
     record: dict[str, Any] = {"value": score.value, "passed": score.passed, "reason": score.reason}
     if score.details:
         record["details"] = score.details
@@ -514,5 +533,6 @@ def _optional_step(expected_trajectory: Mapping[str, Any] | None, step_id: str) 
     return any(s.get("name") == step_id and s.get("optional") for s in walk_steps(steps))
 
 
-def _score_error(kind: str, message: str) -> dict[str, Any]:
-    return {"value": None, "passed": None, "reason": None, "error": {"type": kind, "message": message}}
+def _score_error(kind: str, message: str, **origin: str) -> dict[str, Any]:
+    """A score record of a scorer that failed; `origin` is where its code raised (`_origin`)."""
+    return {"value": None, "passed": None, "reason": None, "error": {"type": kind, "message": message, **origin}}

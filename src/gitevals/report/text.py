@@ -128,6 +128,8 @@ def render_items(
                 continue
             if score.get("error"):
                 lines.append(f"{head} [yellow]{escape(name)} failed to score[/]: {escape(score['error']['message'])}")
+                if score["error"].get("where"):
+                    lines.append(f"  [dim]at {escape(score['error']['where'])}[/]")
             else:
                 why = f": {escape(short(score['reason'], 100))}" if score.get("reason") else ""
                 lines.append(f"{head} [red]{escape(name)} {score['value']:.2f}[/]{why}")
