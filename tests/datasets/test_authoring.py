@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from gitevals._yaml.emit import emit_item
 from gitevals._yaml.load import load_yaml
 from gitevals.datasets import EditableDataset, load_dataset, new_id
-from gitevals.errors import DataError, NotFoundError
+from gitevals.errors import DataError, GitevalsError, NotFoundError
 from tests.conftest import ProjectDir, git, invoke
 
 HAND_WRITTEN = """\
@@ -178,7 +178,7 @@ def test_failed_write_leaves_the_file_as_it_was(tmp_path: Path, monkeypatch: pyt
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(GitevalsError, match="support.yaml: cannot be written: disk full"):
         editor.save()
     assert path.read_text() == HAND_WRITTEN
     assert sorted(p.name for p in path.parent.iterdir()) == ["support.yaml"]  # no temp file left

@@ -2,8 +2,8 @@
 
 One line per computed score (`{item_id, trial, scorer, score}`), flushed as
 soon as it is written, after a `{"pass": {...}}` line naming the scorers'
-specs. The open file also holds the lock that keeps two passes over one run
-apart; the OS releases it when a process dies.
+specs. A pass holds the file's lock (`locked`) from start to end, so a second
+pass over the run waits for the first; the OS releases it when a process dies.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gitevals.errors import GitevalsError
+from gitevals._util.locks import locked
 
 __all__ = ["SCORES", "Key", "ScoreFile"]
 
@@ -25,31 +25,31 @@ Key = tuple[str, int, str]
 
 
 class ScoreFile:
-    """scores.jsonl: one flushed line per new score, and the lock that keeps two
-    scoring passes of one run apart (released by the OS when a process dies)."""
+    """scores.jsonl: one flushed line per new score, written holding the lock
+    that keeps two scoring passes of one run apart."""
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / SCORES
-        self._handle = open(self.path, "a+b")  # noqa: SIM115 - closed in __exit__
+        # A second pass over the run waits for this one, then finds its scores in
+        # results.jsonl; one that waits too long fails, naming the file.
+        self._lock = locked(self.path)
+        self._lock.__enter__()
         try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: no lock
-            return
-        try:
-            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._handle.close()
-            raise GitevalsError(
-                "another `gitevals score` is scoring this run right now", path=folder, hint="wait for it to finish"
-            ) from None
+            self._handle = open(self.path, "a+b")  # noqa: SIM115 - closed in __exit__
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
 
     def __enter__(self) -> ScoreFile:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if not self._handle.closed and self._handle.seek(0, os.SEEK_END) == 0:
-            self.remove()  # a pass refused before it began leaves nothing behind
-        self._handle.close()
+        try:
+            if not self._handle.closed and self._handle.seek(0, os.SEEK_END) == 0:
+                self.remove()  # a pass refused before it began leaves nothing behind
+            self._handle.close()
+        finally:
+            self._lock.__exit__(None, None, None)
 
     def read(self) -> tuple[dict[Key, dict[str, Any]], dict[str, Any]]:
         """Scores an earlier, interrupted pass computed, and the specs it used; a torn
@@ -61,7 +61,7 @@ class ScoreFile:
             self._handle.truncate(len(whole))
         scores: dict[Key, dict[str, Any]] = {}
         specs: dict[str, Any] = {}
-        for line in whole.decode("utf-8").splitlines():
+        for line in whole.decode("utf-8", errors="replace").splitlines():
             try:
                 entry = json.loads(line)
                 if "pass" in entry:

@@ -174,33 +174,34 @@ def import_(name: str, file: Path, fmt: str | None, input_cols: tuple[str, ...],
       gitevals dataset import support-qa tickets.csv --input-col question --expected-col answer
       gitevals dataset import support-qa more.jsonl --on-conflict update --dry-run
     """
+    from gitevals._util.locks import locked
     from gitevals.datasets import ColumnMap, EditableDataset, apply_import, dataset_file, plan_import
     from gitevals.errors import NotFoundError
 
     project = get_project()
     try:
         path = project.dataset_path(name)
-        editor = EditableDataset.open(path, name)
-    except NotFoundError:
+    except NotFoundError:  # a new dataset
         path = dataset_file(project, name)
-        editor = EditableDataset.create(path)
-    mapping = ColumnMap(input_cols, expected_col, id_col, context_cols, tags)
-    plan = plan_import(editor, file, mapping, fmt=fmt, on_conflict=on_conflict)
     out, err = console(), err_console()
-    for problem in plan.problems:
-        err.print(str(problem), markup=False, highlight=False)
-    summary = plan.summary()
-    if plan.problems and not skip_invalid:
-        err.print(f"nothing imported: {summary}; fix the rows above, or import the rest with --skip-invalid",
-                  markup=False)
-        raise SystemExit(EXIT_USAGE)
-    if dry_run:
-        out.print(f"dry run, nothing written: {summary}", markup=False)
-        return
-    with versioned(project, path, commit) as note:
-        apply_import(editor, plan)
-        editor.save()
-        note["message"] = plan.commit_message(name, file.name)
+    with locked(path):  # from reading the dataset to committing the import: a second writer waits
+        editor = EditableDataset.open(path, name) if path.exists() else EditableDataset.create(path)
+        plan = plan_import(editor, file, ColumnMap(input_cols, expected_col, id_col, context_cols, tags), fmt=fmt,
+                           on_conflict=on_conflict)
+        for problem in plan.problems:
+            err.print(str(problem), markup=False, highlight=False)
+        summary = plan.summary()
+        if plan.problems and not skip_invalid:
+            err.print(f"nothing imported: {summary}; fix the rows above, or import the rest with --skip-invalid",
+                      markup=False)
+            raise SystemExit(EXIT_USAGE)
+        if dry_run:
+            out.print(f"dry run, nothing written: {summary}", markup=False)
+            return
+        with versioned(project, path, commit) as note:
+            apply_import(editor, plan)
+            editor.save()
+            note["message"] = plan.commit_message(name, file.name)
     out.print(f"imported into {project.relative(path)}: {summary}", markup=False)
 
 
