@@ -92,3 +92,27 @@ def test_a_dataset_cache_that_cannot_be_written_costs_nothing_but_speed(project:
     make_project(project)
     done = gitevals(project, "run", "e", fault="enospc:.git/gitevals")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_web_ui_edit_the_disk_refuses_is_a_page_that_names_the_file_and_the_ui_goes_on(project: ProjectDir) -> None:
+    import os
+
+    import httpx
+
+    from tests.ui.test_ui import _get_when_up
+    from tests.ui.test_ui_access import ui_server
+
+    from ._faults import INJECT
+
+    make_project(project)
+    before = (project.root / "datasets/d.yaml").read_bytes()
+    env = {**os.environ, "PYTHONPATH": str(INJECT), "GITEVALS_FAULT": "enospc:d.yaml"}
+    with ui_server(project, env=env) as match:
+        base = f"http://127.0.0.1:{match.group(3)}"
+        assert _get_when_up(base + "/datasets/d").status_code == 200
+        answer = httpx.post(base + "/datasets/d/items", data={"input": "q", "id": "new"},
+                            headers={"Origin": base}, follow_redirects=False)
+        assert answer.status_code >= 400 and "d.yaml" in answer.text and "No space left on device" in answer.text
+        assert "Traceback" not in answer.text
+        assert httpx.get(base + "/datasets/d").status_code == 200  # the UI goes on
+    assert (project.root / "datasets/d.yaml").read_bytes() == before
