@@ -25,7 +25,7 @@ LAYERS = [
     {"git"},
     {"project"},
     {"datasets"},
-    {"targets", "scorers"},
+    {"targets", "scorers", "otel"},
     {"runs"},
     {"compare"},
     {"engine"},
@@ -149,4 +149,4 @@ def test_a_lazy_package_exports_exactly_what_it_declares(package: str) -> None:
 
 def test_lazy_packages_are_the_concept_packages() -> None:
     assert LAZY_PACKAGES == [f"gitevals.{name}" for name in
-                             ("compare", "datasets", "engine", "formats", "project", "runs")]
+                             ("compare", "datasets", "engine", "formats", "otel", "project", "runs")]

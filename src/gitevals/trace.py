@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar, overload
 
-__all__ = ["Recorder", "ToolNotAllowed", "record", "recording", "step", "tool"]
+__all__ = ["Recorder", "ToolNotAllowed", "current_recorder", "record", "recording", "step", "tool"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,8 +43,13 @@ class ToolNotAllowed(Exception):
 class Recorder:
     """One item's trajectory as it is recorded, and its tool mocks."""
 
-    def __init__(self, mocks: Mapping[str, Any] | None = None, unmocked: str | None = None) -> None:
+    def __init__(self, mocks: Mapping[str, Any] | None = None, unmocked: str | None = None,
+                 capture_spans: bool = False) -> None:
         self.steps: list[dict[str, Any]] = []
+        self.started: list[int] = []
+        """When each of `steps` began (`time.time_ns()`, the clock of spans), to merge spans in."""
+        self.spans: list[Any] | None = [] if capture_spans else None
+        """The OpenTelemetry spans of the item (`otel.SpanRecord`s), when they are captured."""
         self.mocks = dict(mocks or {})
         self.deny_unmocked = unmocked == "deny"
         self._turns: dict[str, int] = {}
@@ -109,7 +114,20 @@ def record(
     siblings = _siblings.get()
     if siblings is None:
         return
+    _stamp(siblings)
     siblings.append(_step(type, name, args, result, error, duration_ms, tokens))
+
+
+def current_recorder() -> Recorder | None:
+    """The recorder of the item whose target runs in this context; None outside a run."""
+    return _recorder.get()
+
+
+def _stamp(siblings: list[dict[str, Any]]) -> None:
+    """Note when a top-level step begins, for merging it with captured spans."""
+    recorder = _recorder.get()
+    if recorder is not None and siblings is recorder.steps:
+        recorder.started.append(time.time_ns())
 
 
 def _step(type: str, name: str, args: Any, result: Any, error: str | None, duration_ms: float | None,
@@ -147,6 +165,7 @@ def _traced(fn: Callable[..., Any], kind: str, name: str) -> Callable[..., Any]:
         step_input = next(iter(arguments.values())) if kind == "workflow_step" and len(arguments) == 1 else arguments
         entry = _step(kind, name, step_input, None, None, None, None)
         entry["children"] = []
+        _stamp(siblings)  # type: ignore[arg-type]
         siblings.append(entry)  # type: ignore[union-attr]
         mocked, value = False, None
         if kind == "tool_call":

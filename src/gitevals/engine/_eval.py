@@ -154,6 +154,7 @@ def plan_eval(
     limiter = collect(("rate_limit",), lambda: _rate_limiter(config.rate_limit))
     collect(("max_errors",), lambda: error_limit(config.max_errors, 1))
     collect(("allowed_errors",), lambda: error_limit(config.allowed_errors, 1, "allowed_errors"))
+    capture = collect(("trace",), lambda: target is not None and _captures_spans(config, target, scorers))
     if problems:  # the eval file's first, in the order of its lines
         raise ConfigError(problems=sorted(problems, key=lambda p: (p.path != path, str(p.path), p.line or 0, p.col or 0)))
     assert dataset is not None and target is not None
@@ -190,12 +191,37 @@ def plan_eval(
             timeout_s=config.timeout_s if config.timeout_s is not None else defaults.timeout_s,
             retries=config.retries if config.retries is not None else defaults.retries,
             rate_limiter=limiter,
+            capture_spans=bool(capture),
         ),
         max_errors=config.max_errors,
         tags=chosen_tags,
         shard=f"{shard[0]}/{shard[1]}" if shard else None,
         only_failed_from=only_failed_from,
     )
+
+
+def _captures_spans(config: EvalConfig, target: Target, scorers: Sequence[BoundScorer]) -> bool:
+    """Whether the eval's OpenTelemetry spans become its trajectories (see
+    `EvalConfig.trace`); when they do, capture is installed now. The SDK is
+    looked for only when a trajectory could use it, so no other eval pays."""
+    if config.trace == "off" or (config.trace == "auto" and all(s.scope == "output" for s in scorers)):
+        return False
+    import importlib.util
+
+    installed = importlib.util.find_spec("opentelemetry") is not None \
+        and importlib.util.find_spec("opentelemetry.sdk") is not None
+    if config.trace == "auto" and (not installed or not isinstance(target, PythonTarget)):
+        return False
+    if not isinstance(target, PythonTarget):
+        raise ConfigError(f"trace: otel captures the spans a Python target makes in this process; "
+                          f"{target.name!r} runs elsewhere", hint="remove `trace: otel`, or use a Python target")
+    if not installed:
+        raise ConfigError("trace: otel needs the OpenTelemetry SDK, which is not installed",
+                          hint="pip install 'gitevals[otel]'")
+    from gitevals.otel import install
+
+    install()
+    return True
 
 
 def _target_place(path: Path, text: str) -> dict[str, Any]:

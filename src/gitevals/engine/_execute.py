@@ -229,6 +229,8 @@ class CallPolicy:
     timeout_s: float | None = None
     retries: int = 0
     rate_limiter: RateLimiter | None = None
+    capture_spans: bool = False
+    """Whether the target's OpenTelemetry spans become its trajectory (`otel.install` done)."""
 
 
 class TooManyErrors(Exception):
@@ -337,7 +339,7 @@ async def _run_one(
         attempts += 1
         if policy.rate_limiter is not None:
             await policy.rate_limiter.wait()
-        recorder = Recorder(item.tool_mocks, item.unmocked_tools)
+        recorder = Recorder(item.tool_mocks, item.unmocked_tools, capture_spans=policy.capture_spans)
         began = time.perf_counter()
         with recording(recorder):
             result, error, retryable, retry_after = await _call(target, call, policy.timeout_s)
@@ -345,8 +347,10 @@ async def _run_one(
         if error is None or not retryable or attempts > policy.retries:
             break
         await anyio.sleep(backoff_s(attempts, retry_after))
-    if result is not None and result.trajectory is None and recorder.steps:
-        result = replace(result, trajectory=recorder.steps)
+    if recorder.spans:
+        result = _with_spans(result, recorder)
+    if result is not None and result.trajectory is None:
+        result = replace(result, trajectory=recorder.steps or result.fallback_trajectory)
     scores = {} if result is None else await _score_all(scorers, item, result, merged)
     return ItemResult(
         item=item,
@@ -361,6 +365,20 @@ async def _run_one(
         trajectory=(recorder.steps or None) if result is None else result.trajectory,
         metadata=None if result is None else result.metadata,
     )
+
+
+def _with_spans(result: TargetResult | None, recorder: Recorder) -> TargetResult | None:
+    """The result with the captured spans as its trajectory (beside its `@trace`
+    steps), and their tokens as its usage when the target reported none. A
+    trajectory the target returned itself is kept."""
+    from gitevals.otel import merged_trajectory, tokens_of
+
+    steps = merged_trajectory(recorder)
+    recorder.steps[:] = steps  # what a failed call's record shows too
+    if result is None or result.trajectory is not None:
+        return result
+    tokens = {key: value for key, value in tokens_of(steps).items() if value}
+    return replace(result, trajectory=steps, usage=result.usage if result.usage is not None else tokens or None)
 
 
 async def _call(

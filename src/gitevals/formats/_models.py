@@ -428,6 +428,11 @@ class EvalConfig(_Strict):
     without `gate`), the run passes only when every item passes."""
     gate: GateConfig | None = None
     """Gates on the comparison with the baseline (`gitevals run --baseline REF`)."""
+    trace: Literal["auto", "otel", "off"] = "auto"
+    """Trajectories from OpenTelemetry spans: `otel` captures the spans each
+    item's (Python) target creates, as its trajectory; `auto` does when the eval
+    has a trajectory or step scorer and the OpenTelemetry SDK is installed
+    (`pip install 'gitevals[otel]'`); `off` never does."""
 
 
 # --- runs ---------------------------------------------------------------------

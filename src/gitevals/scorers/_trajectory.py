@@ -29,7 +29,7 @@ missing, and it leaves no gap in a strict order); taken, it counts like any othe
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from gitevals._util.words import plural
@@ -66,7 +66,8 @@ class _Matcher:
         wanted = expected.get("args")
         if (wanted is not None or self.compare_args) and wanted:
             got = actual.get("args") or {}
-            if not isinstance(wanted, Mapping) or any(got.get(k) != v for k, v in wanted.items()):
+            if not isinstance(wanted, Mapping) or not isinstance(got, Mapping) \
+                    or any(got.get(k) != v for k, v in wanted.items()):
                 return 0.0
         children = expected.get("children")
         if children:
@@ -155,7 +156,22 @@ def _expectation(sample: ScorerInput, options: Mapping[str, Any]) -> dict[str, A
 
 
 def _actual(sample: ScorerInput) -> list[Step]:
-    return list(sample.trajectory or [])
+    return list(_matched_steps(sample.trajectory or []))
+
+
+def _matched_steps(steps: Sequence[Step]) -> Iterator[Step]:
+    """The steps an expected trajectory is matched against. Steps captured from
+    OpenTelemetry spans (they carry a `span_id`) nest the agent's actions inside
+    its run and its graph's nodes: an agent run and a model call (its turns,
+    not its actions) give way to what they hold, and a node is followed by it,
+    so that `expected_trajectory` names tool calls as it does for `@trace`."""
+    for step in steps:
+        if "span_id" not in step:
+            yield step
+            continue
+        if step.get("type") not in ("agent_run", "model_call"):
+            yield step
+        yield from _matched_steps(step.get("children") or [])
 
 
 def _repeat_factor(expected: Sequence[Step], actual: Sequence[Step]) -> tuple[float, list[str]]:

@@ -32,6 +32,9 @@ class TargetResult:
     trajectory: list[dict[str, Any]] | None = None
     usage: dict[str, float] | None = None
     metadata: dict[str, Any] | None = None
+    fallback_trajectory: list[dict[str, Any]] | None = None
+    """Steps read from a framework's own result (its message history), the
+    trajectory when nothing else recorded one (no spans, no `@trace` steps)."""
 
 
 class TargetError(Exception):

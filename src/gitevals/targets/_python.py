@@ -13,6 +13,7 @@ from gitevals._util.threads import run_sync_in_daemon_thread
 from gitevals.errors import ConfigError
 
 from ._base import TargetCall, TargetResult
+from ._frameworks import unwrap
 
 __all__ = ["PythonTarget"]
 
@@ -66,7 +67,7 @@ class PythonTarget:
             result = await run_sync_in_daemon_thread(fn)  # a call that never returns cannot block exit
             if inspect.isawaitable(result):
                 result = await result
-        return result if isinstance(result, TargetResult) else TargetResult(output=result)
+        return unwrap(result)  # a framework's result object: its real output, and its tool calls
 
 
 def _callable_of(obj: Any, name: str) -> Callable[..., Any]:

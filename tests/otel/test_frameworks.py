@@ -1,0 +1,182 @@
+"""Agents built on real frameworks, run by gitevals as they are, with the
+frameworks' own offline test models: their outputs unwrapped, their tool calls
+in the trajectory, from their message history and from the OpenTelemetry spans
+they emit, each item's spans its own."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ProjectDir
+
+EXE = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
+
+PYDANTIC_AI_AGENT = '''
+import re
+
+from pydantic_ai import Agent
+from pydantic_ai.messages import ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.models.function import FunctionModel
+
+
+def model(messages, info):
+    """Asks for the order named in the question, then answers with what the tool said."""
+    returned = [p for m in messages for p in m.parts if p.part_kind == "tool-return" and p.tool_name == "lookup_order"]
+    if returned:
+        return ModelResponse(parts=[TextPart(f"status: {returned[-1].content}")])
+    question = messages[-1].parts[-1].content
+    order = re.search(r"order (\\d+)", question).group(1)
+    return ModelResponse(parts=[ToolCallPart("lookup_order", {"order_id": order}),
+                                ToolCallPart("audit", {"note": f"asked about {order}"})])
+
+
+agent = Agent(FunctionModel(model), name="support")
+Agent.instrument_all()  # the framework's own OpenTelemetry instrumentation
+
+
+@agent.tool_plain
+def lookup_order(order_id: str) -> str:
+    return f"order {order_id} shipped"
+
+
+@agent.tool_plain
+async def audit(note: str) -> str:
+    return "noted"
+'''
+
+LANGGRAPH_AGENT = '''
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.tools import tool
+from langgraph.prebuilt import create_react_agent
+from openinference.instrumentation.langchain import LangChainInstrumentor
+
+LangChainInstrumentor().instrument()  # OpenInference's instrumentation, on the global tracer provider
+
+
+@tool
+def lookup_order(order_id: str) -> str:
+    """Look an order up."""
+    return f"order {order_id} shipped"
+
+
+class ToolCallingFake(GenericFakeChatModel):
+    def bind_tools(self, tools, **kwargs):
+        return self
+
+
+def run(question):
+    order = question.split()[-1]
+    replies = iter([AIMessage(content="", tool_calls=[{"name": "lookup_order", "args": {"order_id": order},
+                                                       "id": f"call-{order}"}]),
+                    AIMessage(content=f"order {order} has shipped")])
+    graph = create_react_agent(ToolCallingFake(messages=replies), [lookup_order])
+    return graph.invoke({"messages": [("user", question)]})
+'''
+
+
+def make(project: ProjectDir, module: str, code: str, target: str, items: int, trace: str) -> None:
+    project.write(f"{module}.py", code)
+    project.write("datasets/orders.yaml", "items:\n" + "".join(
+        f"  - id: o{n}\n    input: where is order {n}\n    expected: shipped\n"
+        f"    expected_trajectory: {{steps: [{{name: lookup_order, args: {{order_id: '{n}'}}}}]}}\n"
+        for n in range(items)))
+    project.write("evals/orders.yaml", f"dataset: orders\ntarget: {target}\nconcurrency: 8\ntrace: {trace}\n"
+                  "scorers:\n  agent: [contains]\n  trajectory: [trajectory_accuracy, "
+                  "{type: tool_call_accuracy, tool: lookup_order}]\n")
+    project.git_init()
+    project.commit()
+
+
+def results(project: ProjectDir) -> dict[str, dict]:
+    [folder] = (project.root / "runs/orders").iterdir()
+    return {r["item_id"]: r for r in map(json.loads, (folder / "results.jsonl").read_text().splitlines())}
+
+
+def tool_calls(steps: list[dict]) -> list[dict]:
+    found = []
+    for step in steps:
+        if step["type"] == "tool_call":
+            found.append(step)
+        found += tool_calls(step.get("children") or [])
+    return found
+
+
+def run_ok(project: ProjectDir) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([EXE, "run", "orders"], cwd=project.root, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+@pytest.mark.parametrize("trace", ["off", "otel"])
+def test_a_pydantic_ai_agent_named_as_the_target_gives_its_output_and_its_own_tool_calls(
+        project: ProjectDir, trace: str) -> None:
+    make(project, "support_agent", PYDANTIC_AI_AGENT, "support_agent:agent", items=20, trace=trace)
+    run_ok(project)
+    found = results(project)
+    assert len(found) == 20
+    for n in range(20):
+        record = found[f"o{n}"]
+        assert record["output"] == f"status: order {n} shipped"  # not "AgentRunResult(output=...)"
+        calls = tool_calls(record["trajectory"])
+        assert [(c["name"], c["args"]) for c in calls] == [("lookup_order", {"order_id": str(n)}),
+                                                           ("audit", {"note": f"asked about {n}"})]
+        assert calls[0]["result"] == f"order {n} shipped"
+        assert record["scores"]["trajectory.trajectory_accuracy"]["value"] == 1.0
+    if trace == "otel":  # from the spans: nesting, durations, tokens and the ids to find the trace elsewhere
+        record = found["o3"]
+        [root] = record["trajectory"]
+        assert root["type"] == "agent_run" and root["name"] == "support"
+        kinds = [step["type"] for step in root["children"]]
+        assert kinds.count("model_call") == 2 and kinds.count("tool_call") == 2
+        assert all(len(step["span_id"]) == 16 and step["trace_id"] == root["trace_id"] for step in root["children"])
+        assert all(step["duration_ms"] >= 0 for step in root["children"])
+        assert record["usage"]["input_tokens"] > 0 and record["usage"]["output_tokens"] > 0
+        assert len({found[f"o{n}"]["trajectory"][0]["trace_id"] for n in range(20)}) == 20  # one trace per item
+
+
+@pytest.mark.parametrize("trace", ["off", "otel"])
+def test_a_langgraph_agent_with_a_fake_chat_model_gives_its_answer_and_tool_calls(
+        project: ProjectDir, trace: str) -> None:
+    make(project, "graph_agent", LANGGRAPH_AGENT, "graph_agent:run", items=6, trace=trace)
+    run_ok(project)
+    found = results(project)
+    for n in range(6):
+        record = found[f"o{n}"]
+        assert record["output"] == f"order {n} has shipped"  # the last message, not the whole state
+        calls = tool_calls(record["trajectory"])
+        assert [(c["name"], c["args"]) for c in calls] == [("lookup_order", {"order_id": str(n)})]
+        assert calls[0]["result"] == f"order {n} shipped" or "shipped" in json.dumps(calls[0]["result"])
+        assert record["scores"]["trajectory.tool_call_accuracy"]["value"] == 1.0
+    if trace == "otel":
+        assert any(step.get("span_id") for step in found["o0"]["trajectory"])
+
+
+def test_trace_otel_on_a_target_that_runs_elsewhere_is_refused_at_the_line(project: ProjectDir) -> None:
+    project.write("datasets/d.yaml", "items:\n  - {id: a, input: x}\n")
+    project.write("evals/e.yaml", "dataset: d\ntarget: {type: command, command: ['echo', 'hi']}\ntrace: otel\n")
+    done = subprocess.run([EXE, "run", "e"], cwd=project.root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "evals/e.yaml:3:8: trace: otel captures the spans a Python target" in done.stderr
+
+
+@pytest.mark.parametrize(("trace", "scorers", "loaded"), [
+    ("auto", "[exact_match]", False),  # nothing could use a trajectory
+    ("off", "{agent: [exact_match], trajectory: [trajectory_accuracy]}", False),
+    ("auto", "{agent: [exact_match], trajectory: [trajectory_accuracy]}", True),
+])
+def test_opentelemetry_is_imported_only_by_an_eval_that_captures_spans(project: ProjectDir, trace: str, scorers: str,
+                                                                       loaded: bool) -> None:
+    project.write("echo_agent.py", "def run(x):\n    return x\n")
+    project.write("datasets/d.yaml", "items:\n  - {id: a, input: x, expected: x}\n")
+    project.write("evals/e.yaml", f"dataset: d\ntarget: echo_agent:run\ntrace: {trace}\nscorers: {scorers}\n")
+    script = ("import sys\nfrom gitevals.cli import cli\n"
+              "try:\n    cli.main(['run', 'e', '--no-fail'], standalone_mode=False)\nfinally:\n"
+              "    print('OTEL', 'opentelemetry' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=project.root, capture_output=True, text=True, timeout=60)
+    assert f"OTEL {loaded}" in done.stdout, done.stdout + done.stderr
