@@ -158,11 +158,13 @@ def test_a_langgraph_agent_with_a_fake_chat_model_gives_its_answer_and_tool_call
         assert any(step.get("span_id") for step in found["o0"]["trajectory"])
 
 
-def test_trace_otel_on_a_target_that_runs_elsewhere_is_refused_at_the_line(project: ProjectDir) -> None:
+def test_trace_otel_on_a_target_that_cannot_pass_a_trace_on_is_refused_at_the_line(project: ProjectDir) -> None:
     project.write("datasets/d.yaml", "items:\n  - {id: a, input: x}\n")
-    project.write("evals/e.yaml", "dataset: d\ntarget: {type: command, command: ['echo', 'hi']}\ntrace: otel\n")
+    project.write("evals/e.yaml", "dataset: d\ntarget: {type: openai, base_url: 'http://127.0.0.1:9/v1', model: m, api_key_env: null}\n"
+                  "trace: otel\n")
     done = subprocess.run([EXE, "run", "e"], cwd=project.root, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and "evals/e.yaml:3:8: trace: otel captures the spans a Python target" in done.stderr
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "evals/e.yaml:3:8: trace: otel needs a target that makes its spans in this process" in done.stderr
 
 
 @pytest.mark.parametrize(("trace", "scorers", "loaded"), [

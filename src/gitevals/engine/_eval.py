@@ -7,6 +7,7 @@ it under `runs/<eval>/<run-id>/`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import platform
 from collections.abc import Awaitable, Callable, Sequence
@@ -154,7 +155,7 @@ def plan_eval(
     limiter = collect(("rate_limit",), lambda: _rate_limiter(config.rate_limit))
     collect(("max_errors",), lambda: error_limit(config.max_errors, 1))
     collect(("allowed_errors",), lambda: error_limit(config.allowed_errors, 1, "allowed_errors"))
-    capture = collect(("trace",), lambda: target is not None and _captures_spans(config, target, scorers))
+    capture = collect(("trace",), lambda: _capture_mode(config, target, scorers) if target is not None else None)
     if problems:  # the eval file's first, in the order of its lines
         raise ConfigError(problems=sorted(problems, key=lambda p: (p.path != path, str(p.path), p.line or 0, p.col or 0)))
     assert dataset is not None and target is not None
@@ -191,7 +192,7 @@ def plan_eval(
             timeout_s=config.timeout_s if config.timeout_s is not None else defaults.timeout_s,
             retries=config.retries if config.retries is not None else defaults.retries,
             rate_limiter=limiter,
-            capture_spans=bool(capture),
+            capture=capture,
         ),
         max_errors=config.max_errors,
         tags=chosen_tags,
@@ -200,28 +201,40 @@ def plan_eval(
     )
 
 
-def _captures_spans(config: EvalConfig, target: Target, scorers: Sequence[BoundScorer]) -> bool:
-    """Whether the eval's OpenTelemetry spans become its trajectories (see
-    `EvalConfig.trace`); when they do, capture is installed now. The SDK is
+def _receiver(plan: EvalPlan) -> Any:
+    """The run's OTLP receiver, when an agent elsewhere exports its spans to it."""
+    if plan.policy.capture != "otlp":
+        return None
+    from gitevals.otel import Receiver
+
+    return Receiver()
+
+
+def _capture_mode(config: EvalConfig, target: Target, scorers: Sequence[BoundScorer]) -> str | None:
+    """Whose OpenTelemetry spans become the eval's trajectories (`CallPolicy.capture`,
+    see `EvalConfig.trace`); in-process capture is installed now. The SDK is
     looked for only when a trajectory could use it, so no other eval pays."""
     if config.trace == "off" or (config.trace == "auto" and all(s.scope == "output" for s in scorers)):
-        return False
+        return None
+    if getattr(target, "carries_traceparent", False):  # an agent elsewhere exports to the run's receiver
+        return "otlp" if config.trace == "otel" else None
     import importlib.util
 
     installed = importlib.util.find_spec("opentelemetry") is not None \
         and importlib.util.find_spec("opentelemetry.sdk") is not None
     if config.trace == "auto" and (not installed or not isinstance(target, PythonTarget)):
-        return False
+        return None
     if not isinstance(target, PythonTarget):
-        raise ConfigError(f"trace: otel captures the spans a Python target makes in this process; "
-                          f"{target.name!r} runs elsewhere", hint="remove `trace: otel`, or use a Python target")
+        raise ConfigError(f"trace: otel needs a target that makes its spans in this process (python) or sends "
+                          f"a trace context on (http, command, mastra); {target.name!r} does neither",
+                          hint="remove `trace: otel`")
     if not installed:
         raise ConfigError("trace: otel needs the OpenTelemetry SDK, which is not installed",
                           hint="pip install 'gitevals[otel]'")
     from gitevals.otel import install
 
     install()
-    return True
+    return "process"
 
 
 def _target_place(path: Path, text: str) -> dict[str, Any]:
@@ -385,23 +398,26 @@ async def arun_eval(
         writer.append(result.to_record())
         return on_item_complete(result) if on_item_complete is not None else None
 
+    receiver = _receiver(plan)
+    policy = replace(plan.policy, receiver=receiver)
     try:
-        async with anyio.create_task_group() as group:
-            # git is asked in a worker thread while the first items run.
-            group.start_soon(_record_git, project, plan, writer)
-            result = await execute(
-                plan.dataset.items,
-                plan.target,
-                plan.scorers,
-                target_options=plan.config.target_options,
-                concurrency=plan.concurrency,
-                trials=plan.trials,
-                policy=plan.policy,
-                max_errors=plan.error_limit(len(plan.dataset.items) * plan.trials),
-                pairs=pairs if done else None,
-                on_item_complete=record,
-                keep_results=keep_results,
-            )
+        with receiver if receiver is not None else contextlib.nullcontext():
+            async with anyio.create_task_group() as group:
+                # git is asked in a worker thread while the first items run.
+                group.start_soon(_record_git, project, plan, writer)
+                result = await execute(
+                    plan.dataset.items,
+                    plan.target,
+                    plan.scorers,
+                    target_options=plan.config.target_options,
+                    concurrency=plan.concurrency,
+                    trials=plan.trials,
+                    policy=policy,
+                    max_errors=plan.error_limit(len(plan.dataset.items) * plan.trials),
+                    pairs=pairs if done else None,
+                    on_item_complete=record,
+                    keep_results=keep_results,
+                )
     except BaseException as exc:
         interrupted = not isinstance(exc, Exception)
         ours = gitevals_error_in(exc)
@@ -410,6 +426,8 @@ async def arun_eval(
         if ours is not None:
             raise ours from None
         raise
+    if receiver is not None and receiver.notes():
+        writer.manifest = writer.manifest.model_copy(update={"notes": receiver.notes()})
     summary = result.summary
     if done:  # part of the results came from before: sum up the whole folder
         summary = summarize(

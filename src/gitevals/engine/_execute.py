@@ -229,8 +229,12 @@ class CallPolicy:
     timeout_s: float | None = None
     retries: int = 0
     rate_limiter: RateLimiter | None = None
-    capture_spans: bool = False
-    """Whether the target's OpenTelemetry spans become its trajectory (`otel.install` done)."""
+    capture: str | None = None
+    """Whose OpenTelemetry spans become each item's trajectory: `process` (the
+    target's, in this process; `otel.install` done) or `otlp` (exported to
+    `receiver` by an agent elsewhere); None for none."""
+    receiver: Any = None
+    """The run's `otel.Receiver`, while it runs, when `capture` is `otlp`."""
 
 
 class TooManyErrors(Exception):
@@ -339,11 +343,17 @@ async def _run_one(
         attempts += 1
         if policy.rate_limiter is not None:
             await policy.rate_limiter.wait()
-        recorder = Recorder(item.tool_mocks, item.unmocked_tools, capture_spans=policy.capture_spans)
+        recorder = Recorder(item.tool_mocks, item.unmocked_tools, capture_spans=policy.capture == "process")
+        this_call, trace_id = call, None
+        if policy.receiver is not None:  # a new trace per attempt: a failed attempt's spans are not the answer's
+            trace_id, traceparent = policy.receiver.begin()
+            this_call = replace(call, traceparent=traceparent, otlp_endpoint=policy.receiver.endpoint)
         began = time.perf_counter()
         with recording(recorder):
-            result, error, retryable, retry_after = await _call(target, call, policy.timeout_s)
+            result, error, retryable, retry_after = await _call(target, this_call, policy.timeout_s)
         latency_ms = round((time.perf_counter() - began) * 1000, 3)
+        if trace_id is not None:
+            recorder.spans = await policy.receiver.finish(trace_id)
         if error is None or not retryable or attempts > policy.retries:
             break
         await anyio.sleep(backoff_s(attempts, retry_after))

@@ -631,6 +631,9 @@ class RunManifest(_Strict):
     """The shard runs this run was merged from (`gitevals runs merge`)."""
     scoring: list[ScoringPass] = Field(default_factory=list)
     """Scoring passes made after the run (`gitevals score`), oldest first."""
+    notes: list[str] = Field(default_factory=list)
+    """What the run could not use and did not count as an error (spans no item
+    was waiting for, export requests that were not OTLP)."""
 
     @property
     def shard_slice(self) -> tuple[int, int] | None:

@@ -22,6 +22,15 @@ class TargetCall:
     tool_mocks: Mapping[str, Any] | None = None
     """The item's tool mocks, for a target that carries them (`carries_tool_mocks`)."""
     unmocked_tools: str | None = None
+    traceparent: str | None = None
+    """The W3C trace context of this call, for a target that sends it on
+    (`carries_traceparent`): the spans of that trace become the item's trajectory."""
+    otlp_endpoint: str | None = None
+    """Where a command's agent exports its spans (`OTEL_EXPORTER_OTLP_ENDPOINT`)."""
+
+    def trace_headers(self) -> dict[str, str]:
+        """The HTTP header that carries `traceparent`, when there is one."""
+        return {"traceparent": self.traceparent} if self.traceparent else {}
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,9 @@ class Target(Protocol):
     A target that calls out of the process (http, openai, mastra, command) sets
     `remote = True`: its errors are then located at the target (`where` names
     it, with its URL or command), not at the frames of gitevals' own client.
+    One that sends a call's `traceparent` on to the agent (an HTTP header, a
+    command's environment) sets `carries_traceparent = True`, and `trace: otel`
+    captures the spans the agent exports.
     """
 
     name: str

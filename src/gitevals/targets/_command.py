@@ -26,6 +26,7 @@ class CommandTarget:
     unreadable output is an item error that keeps the end of stderr."""
 
     remote = True  # its errors are located at the target, not in our client's frames
+    carries_traceparent = True  # as TRACEPARENT in its environment
 
     def __init__(
         self,
@@ -52,7 +53,8 @@ class CommandTarget:
             "request_context": dict(call.request_context) if call.request_context is not None else None,
         }
         try:
-            returncode, stdout, stderr_data = await self._communicate(json.dumps(payload).encode() + b"\n")
+            returncode, stdout, stderr_data = await self._communicate(json.dumps(payload).encode() + b"\n",
+                                                                      self._env_of(call))
         except FileNotFoundError:
             raise TargetError(f"command not found: {self.argv[0]}", kind="command_not_found") from None
         except PermissionError:
@@ -70,7 +72,18 @@ class CommandTarget:
                 f"stdout is not JSON ({exc}): {text[:200]!r}", kind="bad_output", stderr=stderr
             ) from None
 
-    async def _communicate(self, data: bytes) -> tuple[int, bytes, bytes]:
+    def _env_of(self, call: TargetCall) -> Mapping[str, str] | None:
+        """The command's environment: with the call's trace context and where to
+        export spans, when they are captured (the OpenTelemetry SDKs read both)."""
+        if call.traceparent is None:
+            return self.env
+        env = dict(self.env if self.env is not None else os.environ)
+        env["TRACEPARENT"] = call.traceparent
+        if call.otlp_endpoint is not None:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = call.otlp_endpoint
+        return env
+
+    async def _communicate(self, data: bytes, env: Mapping[str, str] | None) -> tuple[int, bytes, bytes]:
         """Run the command with `data` on its stdin: its exit status, stdout and stderr.
 
         A command may exit without reading its stdin (it needs none, or it
@@ -90,7 +103,7 @@ class CommandTarget:
             except _UNREAD:
                 pass
 
-        async with await anyio.open_process(self.argv, cwd=self.cwd, env=self.env) as process:
+        async with await anyio.open_process(self.argv, cwd=self.cwd, env=env) as process:
             assert process.stdin and process.stdout and process.stderr
             async with anyio.create_task_group() as group:
                 group.start_soon(drain, process.stdout, out[0])

@@ -29,6 +29,7 @@ class HttpTarget:
     """
 
     remote = True  # its errors are located at the target, not in our client's frames
+    carries_traceparent = True  # as an HTTP header
 
     def __init__(
         self,
@@ -71,7 +72,7 @@ class HttpTarget:
         params = {key: _param(value) for key, value in render(self.params, scope).items() if value is not None}
         async with self._http.client() as client:
             response = await client.request(
-                self.method, self.url, json=body, params=params or None, headers=self._headers
+                self.method, self.url, json=body, params=params or None, headers={**self._headers, **call.trace_headers()}
             )
         raise_for_status(response)
         try:

@@ -36,6 +36,7 @@ class MastraTarget:
     """
 
     remote = True  # its errors are located at the target, not in our client's frames
+    carries_traceparent = True  # as an HTTP header
 
     def __init__(
         self,
@@ -58,15 +59,17 @@ class MastraTarget:
         body = {key if "_" not in key else _camel(key): value for key, value in call.options.items()}
         if call.request_context is not None:
             body["requestContext"] = dict(call.request_context)
+        headers = {**self._headers, **call.trace_headers()}
         async with self._http.client() as client:
             if self.kind == "agent":
                 path = f"/api/agents/{quote(self.id, safe='')}/generate"
-                return _agent_result(await self._post(client, path, {**body, "messages": _messages(call.input)}))
+                return _agent_result(await self._post(client, path, {**body, "messages": _messages(call.input)}, headers=headers))
             base = f"/api/workflows/{quote(self.id, safe='')}"
-            created = await self._post(client, f"{base}/create-run", {})
+            created = await self._post(client, f"{base}/create-run", {}, headers=headers)
             run_id = created.get("runId") if isinstance(created, Mapping) else None
             params = {"runId": run_id} if isinstance(run_id, str) else None
-            answer = await self._post(client, f"{base}/start-async", {**body, "inputData": call.input}, params)
+            answer = await self._post(client, f"{base}/start-async", {**body, "inputData": call.input}, params,
+                                      headers=headers)
             if params is not None:
                 await self._add_step_inputs(client, f"{base}/runs/{quote(params['runId'], safe='')}", answer)
         return _workflow_result(answer, self.id)
@@ -75,8 +78,10 @@ class MastraTarget:
         """Close this event loop's connections now rather than when the loop ends."""
         await self._http.aclose()
 
-    async def _post(self, client: Any, path: str, body: Any, params: Mapping[str, str] | None = None) -> Any:
-        response = await client.post(self.base_url + path, json=body, params=params, headers=self._headers)
+    async def _post(self, client: Any, path: str, body: Any, params: Mapping[str, str] | None = None,
+                    headers: Mapping[str, str] | None = None) -> Any:
+        response = await client.post(self.base_url + path, json=body, params=params,
+                                     headers=self._headers if headers is None else headers)
         if response.status_code == 404:
             raise TargetError(await self._unknown(client, response), kind="not_found")
         if response.status_code == 400:
