@@ -139,6 +139,23 @@ def test_a_pydantic_ai_agent_named_as_the_target_gives_its_output_and_its_own_to
         assert all(step["duration_ms"] >= 0 for step in root["children"])
         assert record["usage"]["input_tokens"] > 0 and record["usage"]["output_tokens"] > 0
         assert len({found[f"o{n}"]["trajectory"][0]["trace_id"] for n in range(20)}) == 20  # one trace per item
+        shown = subprocess.run([EXE, "runs", "show", "latest", "--item", "o3"], cwd=project.root, capture_output=True,
+                               text=True, timeout=60)
+        lines = shown.stdout.splitlines()
+        assert shown.returncode == 0 and f"    agent_run support  {root['duration_ms']:.1f} ms  span {root['span_id']}" \
+            in lines, shown.stdout
+        tool = next(line for line in lines if "tool_call lookup_order" in line)
+        assert tool.startswith('      tool_call lookup_order  {"order_id": "3"}  -> "order 3 shipped"  '), tool
+        assert any(line.startswith("      model_call ") and " in / " in line for line in lines)
+        from starlette.testclient import TestClient
+
+        from gitevals.project import find_project
+        from gitevals.ui import create_app
+
+        with TestClient(create_app(find_project(project.root))) as client:
+            page = client.get(f"/runs/{next((project.root / 'runs/orders').iterdir()).name}/items/o3")
+        assert page.status_code == 200 and f"span <code>{root['span_id']}</code>" in page.text
+        assert "tokens</span>" in page.text
 
 
 @pytest.mark.parametrize("trace", ["off", "otel"])

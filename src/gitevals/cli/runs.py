@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -49,8 +50,9 @@ def list_(ctx: click.Context, eval_name: str | None, as_json: bool) -> None:
 @click.argument("run_ref", metavar="RUN", type=RunRef())
 @click.option("--all", "show_all", is_flag=True, help="List every failing item, not only the first ten.")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json and the results as JSON.")
+@click.option("--item", "item_id", metavar="ID", help="Show one item's results: output, scores and trajectory tree.")
 @click.pass_context
-def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> None:
+def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool, item_id: str | None) -> None:
     """Show a run's summary, gates and failing items.
 
     \b
@@ -65,6 +67,9 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
     project = get_project()
     found = load_run(project, run_ref)  # from the working tree, or (EVAL@REF) from git history
     records, reviews = found.records, list(found.reviews)
+    if item_id is not None:
+        _show_item(found.manifest.id, [r for r in apply_reviews(records, reviews) if r["item_id"] == item_id], item_id)
+        return
     if as_json:
         click.echo(json.dumps({"manifest": found.manifest.model_dump(mode="json"), "results": records,
                                "reviews": [r.model_dump(mode="json") for r in reviews]}, indent=2))
@@ -107,6 +112,30 @@ def show(ctx: click.Context, run_ref: str, show_all: bool, as_json: bool) -> Non
     if failing.plain:
         out.print("[bold]Failing items[/]")
         out.print(failing)
+
+
+def _show_item(run_id: str, records: list[Any], item_id: str) -> None:
+    """Each trial of one item: its output or error, its scores and its steps as a tree."""
+    from gitevals.errors import NotFoundError
+    from gitevals.report.text import trajectory_tree
+
+    if not records:
+        raise NotFoundError(f"run {run_id} has no result for item {item_id!r}",
+                            hint=f"`gitevals runs show {run_id} --all` lists the failing items")
+    out = console()
+    for record in records:
+        out.print(f"[bold]{_escape(item_id)}[/] trial {record.get('trial', 0) + 1}, {record.get('latency_ms', 0):.0f} ms")
+        error = record.get("error")
+        out.print(f"  error {error['type']}: {error['message']}" if error else f"  output: {record.get('output')!r}",
+                  markup=False)
+        for name, score in (record.get("scores") or {}).items():
+            shown = score["error"]["message"] if score.get("error") else f"{score.get('value')}"
+            out.print(f"  {name}: {shown}" + (f" ({score['reason']})" if score.get("reason") else ""), markup=False)
+        if record.get("usage"):
+            out.print("  usage: " + ", ".join(f"{k} {v:g}" for k, v in record["usage"].items()), markup=False)
+        if record.get("trajectory"):
+            out.print("  trajectory:", markup=False)
+            out.print(trajectory_tree(record["trajectory"], indent="    "), markup=False)
 
 
 def _process_text(m, gone: bool) -> str:  # type: ignore[no-untyped-def]

@@ -517,7 +517,8 @@ async def score_one(scorer: BoundScorer, sample: ScorerInput) -> dict[str, Any]:
         return _score_error(
             "NoTrajectory",
             f"{scorer.name}: the target recorded no trajectory; decorate its tools with @gitevals.trace.tool "
-            "(or steps with @trace.step), or return TargetResult(trajectory=...)",
+            "(or steps with @trace.step), return TargetResult(trajectory=...), or capture the OpenTelemetry "
+            "spans its framework emits with `trace: otel` in the eval (pip install 'gitevals[otel]')",
         )
     if scorer.scope.startswith("step:"):
         step_id = scorer.scope.removeprefix("step:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from gitevals.formats import GateResult, ResultRecord, RunManifest, Summary, rec
 
 __all__ = [
     "render_gates", "render_items", "render_run_end", "render_runs", "render_summary", "short",
-    "trajectory_summary",
+    "trajectory_summary", "trajectory_tree",
 ]
 
 _FAILURES_SHOWN = 10
@@ -43,6 +44,34 @@ def trajectory_summary(steps: list[dict[str, Any]], shown: int = 8) -> str:
     names = [str(s.get("name") or s.get("type") or "?") + (" (error)" if s.get("error") else "") for s in flat]
     more = f" -> ... {len(names) - shown} more" if len(names) > shown else ""
     return f"{plural(len(flat), 'step')}: " + " -> ".join(names[:shown]) + more
+
+
+def trajectory_tree(steps: list[dict[str, Any]], indent: str = "") -> str:
+    """The steps as an indented tree, one per line: kind, name, arguments and
+    result, duration, tokens and (for a captured span) its span id."""
+    lines: list[str] = []
+
+    def walk(entries: list[dict[str, Any]], depth: int) -> None:
+        for step in entries:
+            parts = [f"{indent}{'  ' * depth}{step.get('type', 'step')} {step.get('name', '?')}"]
+            if step.get("args") is not None:
+                parts.append(short(json.dumps(step["args"], ensure_ascii=False, default=str), 60))
+            if step.get("error"):
+                parts.append(f"error: {short(str(step['error']), 60)}")
+            elif step.get("result") is not None:
+                parts.append("-> " + short(json.dumps(step["result"], ensure_ascii=False, default=str), 60))
+            if step.get("duration_ms") is not None:
+                parts.append(f"{step['duration_ms']:.1f} ms")
+            tokens = step.get("tokens") or {}
+            if tokens:
+                parts.append(f"{tokens.get('input', 0)} in / {tokens.get('output', 0)} out tokens")
+            if step.get("span_id"):
+                parts.append(f"span {step['span_id']}")
+            lines.append("  ".join(parts))
+            walk(step.get("children") or [], depth + 1)
+
+    walk(steps, 0)
+    return "\n".join(lines)
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
