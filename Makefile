@@ -27,6 +27,7 @@ bench: $(INSTALLED)
 	$(PY) bench/run.py
 	$(PY) bench/compare_bench.py
 	$(PY) bench/authoring_bench.py
+	$(PY) bench/otel_bench.py
 
 schemas: $(INSTALLED)
 	$(VENV)/bin/gitevals schema --write schemas

@@ -111,12 +111,19 @@ def _step(span: SpanRecord, parent: SpanRecord | None) -> dict[str, Any] | None:
     return step
 
 
+_NAME_KEYS = {"tool_call": ("gen_ai.tool.name", "tool.name"),
+              "model_call": ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name"),
+              "agent_run": ("gen_ai.agent.name", "agent.name")}
+_TOKEN_KEYS = (("input", ("gen_ai.usage.input_tokens", "llm.token_count.prompt")),
+               ("output", ("gen_ai.usage.output_tokens", "llm.token_count.completion")))
+
+
 def _name(kind: str, span: SpanRecord) -> str:
     attributes = span.attributes
-    keys = {"tool_call": ("gen_ai.tool.name", "tool.name"),
-            "model_call": ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name"),
-            "agent_run": ("gen_ai.agent.name", "agent.name")}.get(kind, ())
-    return next((str(attributes[key]) for key in keys if attributes.get(key)), span.name)
+    for key in _NAME_KEYS.get(kind, ()):
+        if attributes.get(key):
+            return str(attributes[key])
+    return span.name
 
 
 def _io(kind: str, attributes: Mapping[str, Any]) -> tuple[Any, Any]:
@@ -142,13 +149,13 @@ def _langchain_tool_call(name: str, args: Any, result: Any, parent: SpanRecord |
 
 
 def _tokens(attributes: Mapping[str, Any]) -> dict[str, int]:
-    pairs = (("input", ("gen_ai.usage.input_tokens", "llm.token_count.prompt")),
-             ("output", ("gen_ai.usage.output_tokens", "llm.token_count.completion")))
     found = {}
-    for name, keys in pairs:
-        value = next((attributes[key] for key in keys if isinstance(attributes.get(key), int)), None)
-        if value is not None:
-            found[name] = value
+    for name, keys in _TOKEN_KEYS:
+        for key in keys:
+            value = attributes.get(key)
+            if isinstance(value, int):
+                found[name] = value
+                break
     return found
 
 
