@@ -81,6 +81,52 @@ def run(question):
 '''
 
 
+OPENAI_AGENT = '''
+import json
+
+from agents import Agent, Runner, function_tool, set_tracing_disabled
+from agents.items import ModelResponse
+from agents.models.interface import Model
+from agents.usage import Usage
+from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
+
+set_tracing_disabled(True)  # offline: nothing is sent to OpenAI's trace store
+
+
+@function_tool
+def lookup_order(order_id: str) -> str:
+    """Look an order up."""
+    return f"order {order_id} shipped"
+
+
+class Scripted(Model):
+    """A model that asks for the order in the question, then answers with the tool's result."""
+
+    async def get_response(self, system_instructions, input, model_settings, tools, output_schema, handoffs,
+                           tracing, **kwargs):
+        returned = [i for i in input if isinstance(i, dict) and i.get("type") == "function_call_output"]
+        if returned:
+            text = ResponseOutputText(type="output_text", text=f"status: {returned[-1]['output']}", annotations=[])
+            output = [ResponseOutputMessage(id="m", type="message", role="assistant", status="completed",
+                                            content=[text])]
+        else:
+            question = input if isinstance(input, str) else input[0]["content"]
+            output = [ResponseFunctionToolCall(id="c", call_id="call-1", type="function_call", name="lookup_order",
+                                               arguments=json.dumps({"order_id": question.split()[-1]}))]
+        return ModelResponse(output=output, usage=Usage(), response_id=None)
+
+    def stream_response(self, *args, **kwargs):
+        raise NotImplementedError
+
+
+agent = Agent(name="shop", model=Scripted(), tools=[lookup_order])
+
+
+async def run(question):
+    return await Runner.run(agent, question)
+'''
+
+
 def make(project: ProjectDir, module: str, code: str, target: str, items: int, trace: str) -> None:
     project.write(f"{module}.py", code)
     project.write("datasets/orders.yaml", "items:\n" + "".join(
@@ -173,6 +219,18 @@ def test_a_langgraph_agent_with_a_fake_chat_model_gives_its_answer_and_tool_call
         assert record["scores"]["trajectory.tool_call_accuracy"]["value"] == 1.0
     if trace == "otel":
         assert any(step.get("span_id") for step in found["o0"]["trajectory"])
+
+
+def test_an_openai_agents_sdk_agent_with_a_scripted_model_gives_its_final_output_and_tool_calls(
+        project: ProjectDir) -> None:
+    make(project, "shop_agent", OPENAI_AGENT, "shop_agent:run", items=4, trace="off")
+    run_ok(project)
+    found = results(project)
+    for n in range(4):
+        record = found[f"o{n}"]
+        assert record["output"] == f"status: order {n} shipped"  # `final_output`, not the RunResult
+        assert [(c["name"], c["args"], c["result"]) for c in tool_calls(record["trajectory"])] == [
+            ("lookup_order", {"order_id": str(n)}, f"order {n} shipped")]
 
 
 def test_trace_otel_on_a_target_that_cannot_pass_a_trace_on_is_refused_at_the_line(project: ProjectDir) -> None:
