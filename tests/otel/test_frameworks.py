@@ -257,3 +257,19 @@ def test_opentelemetry_is_imported_only_by_an_eval_that_captures_spans(project: 
               "    print('OTEL', 'opentelemetry' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", script], cwd=project.root, capture_output=True, text=True, timeout=60)
     assert f"OTEL {loaded}" in done.stdout, done.stdout + done.stderr
+
+
+def test_run_evals_with_trace_otel_captures_a_pydantic_ai_agents_spans(project: ProjectDir) -> None:
+    project.write("support_agent.py", PYDANTIC_AI_AGENT)
+    script = ("import json, support_agent\nfrom gitevals import run_evals\n"
+              "data = [{'input': f'where is order {n}', 'expected_trajectory': {'steps': [{'name': 'lookup_order', "
+              "'args': {'order_id': str(n)}}]}} for n in range(6)]\n"
+              "result = run_evals(support_agent.agent, data, {'agent': ['contains'], "
+              "'trajectory': ['trajectory_accuracy']}, concurrency=3, trace='otel')\n"
+              "print(json.dumps([[i.trajectory[0]['type'], i.usage, i.scores['trajectory.trajectory_accuracy']['value']]"
+              " for i in result.items]))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=project.root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert len(rows) == 6 and all(kind == "agent_run" and usage["input_tokens"] > 0 and value == 1.0
+                                  for kind, usage, value in rows)

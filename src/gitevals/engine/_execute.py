@@ -8,6 +8,7 @@ recorded on its item and the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -117,6 +118,7 @@ def run_evals(
     retries: int = 0,
     rate_limit: float | str | None = None,
     on_item_complete: OnItemComplete | None = None,
+    trace: str = "off",
 ) -> EvalResult:
     """Run every item of `data` against `target` and score the outputs.
 
@@ -127,7 +129,8 @@ def run_evals(
     built-in names, scorer objects or functions. Failed calls that are worth
     it (timeouts, connection errors, HTTP 429 and 5xx, `RetryableError`) are
     retried up to `retries` times; `rate_limit` (per second, or "300/min")
-    spaces calls across all concurrent items.
+    spaces calls across all concurrent items. `trace="otel"` makes the
+    OpenTelemetry spans of each call its trajectory (see `EvalConfig.trace`).
     """
     return anyio.run(
         lambda: arun_evals(
@@ -141,6 +144,7 @@ def run_evals(
             retries=retries,
             rate_limit=rate_limit,
             on_item_complete=on_item_complete,
+            trace=trace,
         )
     )
 
@@ -157,6 +161,7 @@ async def arun_evals(
     retries: int = 0,
     rate_limit: float | str | None = None,
     on_item_complete: OnItemComplete | None = None,
+    trace: str = "off",
 ) -> EvalResult:
     """The async form of `run_evals`."""
     options = dict(target_options or {})
@@ -168,16 +173,29 @@ async def arun_evals(
         raise ValueError(f"scorer names must be unique, got {names}")
     items, resolved = as_items(data), resolve_target(target, options=options)
     refuse_dropped_mocks(resolved, items)
-    return await execute(
-        items,
-        resolved,
-        bound,
-        target_options=options,
-        concurrency=concurrency,
-        trials=trials,
-        policy=CallPolicy(timeout_s, retries, RateLimiter(parse_rate(rate_limit)) if rate_limit else None),
-        on_item_complete=on_item_complete,
-    )
+    policy = CallPolicy(timeout_s, retries, RateLimiter(parse_rate(rate_limit)) if rate_limit else None,
+                        capture=_capture_of(trace, resolved))
+    with contextlib.ExitStack() as stack:
+        if policy.capture == "otlp":
+            from gitevals.otel import Receiver
+
+            policy = replace(policy, receiver=stack.enter_context(Receiver()))
+        return await execute(items, resolved, bound, target_options=options, concurrency=concurrency,
+                             trials=trials, policy=policy, on_item_complete=on_item_complete)
+
+
+def _capture_of(trace: str, target: Target) -> str | None:
+    """`CallPolicy.capture` for `run_evals(trace=...)`; in-process capture is installed now."""
+    if trace == "off":
+        return None
+    if trace != "otel":
+        raise ValueError(f"trace must be 'otel' or 'off', got {trace!r}")
+    if getattr(target, "carries_traceparent", False):
+        return "otlp"
+    from gitevals.otel import install
+
+    install()
+    return "process"
 
 
 def as_items(data: Iterable[Any] | Dataset) -> list[DatasetItem]:
