@@ -84,3 +84,21 @@ def test_capture_joins_a_tracer_provider_the_user_set_up_and_its_exporter_still_
     records = {r["item_id"]: r for r in map(json.loads, (folder / "results.jsonl").read_text().splitlines())}
     assert sorted(r["output"] for r in records.values()) == list(range(1, 11))  # the user's exporter saw each span
     assert all([s["name"] for s in records[f"i{n}"]["trajectory"]] == [f"tool-q{n}"] for n in range(10))
+
+
+def test_the_trajectory_scorers_budget_counts_the_tokens_of_captured_model_calls() -> None:
+    import anyio
+
+    from gitevals.scorers import ScorerInput, resolve_scorer
+
+    spans = [span("a" * 16, None, 0, 10, gen_ai__operation__name="invoke_agent",
+                  gen_ai__aggregated_usage__input_tokens=999),  # a total of its children: not counted again
+             span("b" * 16, "a" * 16, 1, 2, gen_ai__operation__name="chat", gen_ai__usage__input_tokens=30,
+                  gen_ai__usage__output_tokens=10),
+             span("c" * 16, "a" * 16, 3, 4, gen_ai__operation__name="execute_tool", gen_ai__tool__name="t",
+                  gen_ai__tool__call__arguments="{}")]
+    steps = [step for _, step in steps_from_spans(spans)]
+    sample = ScorerInput(input="q", output="a", trajectory=steps,
+                         expected_trajectory={"steps": [{"name": "t"}], "max_total_tokens": 20})
+    score = anyio.run(resolve_scorer({"type": "trajectory"}), sample)
+    assert score.value == 0.5 and "40 tokens" in (score.reason or ""), score

@@ -269,8 +269,9 @@ def trajectory(
         if "steps" in want:
             value, notes = _Matcher(want["ordering"], compare_args).accuracy(want["steps"], actual)
         steps = [s for s in actual if _kind(s) in ("tool_call", "workflow_step")]
-        tokens = sum(_tokens(s) for s in walk_steps(actual))
-        duration = sum(s.get("duration_ms") or 0 for s in actual)
+        taken = list(sample.trajectory or [])  # budgets count everything, a captured agent's model calls too
+        tokens = sum(_tokens(s) for s in walk_steps(taken))
+        duration = sum(s.get("duration_ms") or 0 for s in taken)
         for key, used, unit in (("max_steps", len(steps), "steps"), ("max_total_tokens", tokens, "tokens"),
                                 ("max_duration_ms", duration, "ms")):
             budget = want.get(key)
