@@ -327,6 +327,19 @@ def test_mastra_agent_output_tool_calls_usage_and_request_context(serve) -> None
     assert chat.output == "How can I help?" and chat.trajectory == [] and chat.usage["total_tokens"] == 14
 
 
+def test_mastra_calls_carry_a_trace_context_of_their_own_when_spans_are_captured(serve) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    server = serve(FakeMastra())
+    spec = {"type": "mastra", "base_url": server.url + "/api", "agent": "support"}
+    data = [{"id": f"q{n}", "input": "Where is A17?"} for n in range(3)]
+    result = run_evals(spec, data, trace="otel")
+    assert all(item.error is None and item.trajectory for item in result.items)  # Mastra's own steps, no spans came
+    sent = [r.headers.get("traceparent") for r in server.requests if r.method == "POST"]
+    assert len(sent) == 3 and all(re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", t or "") for t in sent), sent
+    assert len({t.split("-")[1] for t in sent}) == 3  # a trace per call
+
+
 def test_mastra_tool_calls_without_results_still_make_steps() -> None:
     from gitevals.targets._mastra import _agent_result
 
