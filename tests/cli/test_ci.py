@@ -159,7 +159,7 @@ def test_the_example_workflow_parses_and_its_commands_exist() -> None:
 
 def _pytest(project: ProjectDir, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "200"}  # summary lines unshortened
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:langsmith_plugin", "-q", *args],
                           cwd=project.root, capture_output=True, text=True, env=env)
 
 
