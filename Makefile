@@ -28,6 +28,7 @@ bench: $(INSTALLED)
 	$(PY) bench/compare_bench.py
 	$(PY) bench/authoring_bench.py
 	$(PY) bench/otel_bench.py
+	$(PY) bench/sync_bench.py
 
 schemas: $(INSTALLED)
 	$(VENV)/bin/gitevals schema --write schemas

@@ -3,13 +3,15 @@ timeout cannot keep the process alive.
 
 anyio's worker threads are not daemons: a sync target that never returns
 would hold one forever and the interpreter would wait for it at exit, long
-after the run was recorded. Here the call runs in a daemon thread of a small
-pool; the event loop waits for it in an anyio worker thread, which is let go
-at once when the wait is cancelled.
+after the run was recorded. Here the call runs in a daemon thread of a pool
+that grows to as many threads as calls run at once (the eval's concurrency)
+and keeps them while work comes; the thread hands its outcome straight to the
+event loop, and a caller that is cancelled (a timeout) simply stops waiting.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import queue
 import threading
@@ -42,9 +44,48 @@ class ExitInThread(Exception):
 async def run_sync_in_daemon_thread(fn: Callable[[], T]) -> T:
     """`fn()` in a daemon thread, with the caller's context variables. When the
     caller is cancelled, `fn` is left to finish (or not) on its own."""
-    done = threading.Event()
-    outcome: list[Any] = []
     context = contextvars.copy_context()
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # pragma: no cover - trio: an anyio worker thread waits for the daemon
+        outcome = await _on_any_loop(fn, context)
+    else:
+        outcome = await _on_asyncio(loop, fn, context)
+    ok, value = outcome
+    if not ok:
+        if not isinstance(value, Exception):
+            raise ExitInThread(value) from value
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+async def _on_asyncio(loop: asyncio.AbstractEventLoop, fn: Callable[[], Any],
+                      context: contextvars.Context) -> tuple[bool, Any]:
+    """The daemon thread hands its outcome to the loop itself: no thread of the
+    loop's waits for it, so a call costs one hand-over each way."""
+    future: asyncio.Future[tuple[bool, Any]] = loop.create_future()
+
+    def settle(outcome: tuple[bool, Any]) -> None:
+        if not future.done():  # cancelled meanwhile: the caller has gone
+            future.set_result(outcome)
+
+    def job() -> None:
+        try:
+            outcome: tuple[bool, Any] = (True, context.run(fn))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller as it is
+            outcome = (False, exc)
+        try:
+            loop.call_soon_threadsafe(settle, outcome)
+        except RuntimeError:  # the loop closed while fn ran: nobody waits for it
+            pass
+
+    _submit(job)
+    return await future
+
+
+async def _on_any_loop(fn: Callable[[], Any], context: contextvars.Context) -> tuple[bool, Any]:
+    done = threading.Event()
+    outcome: list[tuple[bool, Any]] = []
 
     def job() -> None:
         try:
@@ -59,12 +100,7 @@ async def run_sync_in_daemon_thread(fn: Callable[[], T]) -> T:
         await anyio.to_thread.run_sync(done.wait, abandon_on_cancel=True)
     finally:
         done.set()  # when cancelled: frees the anyio thread that waits; the daemon is left behind
-    ok, value = outcome[0]
-    if not ok:
-        if not isinstance(value, Exception):
-            raise ExitInThread(value) from value
-        raise value
-    return value  # type: ignore[no-any-return]
+    return outcome[0]
 
 
 def _submit(job: Callable[[], None]) -> None:

@@ -377,7 +377,7 @@ async def _run_one(
         await anyio.sleep(backoff_s(attempts, retry_after))
     if recorder.spans:
         result = _with_spans(result, recorder)
-    if result is not None and result.trajectory is None:
+    if result is not None and result.trajectory is None and (recorder.steps or result.fallback_trajectory):
         result = replace(result, trajectory=recorder.steps or result.fallback_trajectory)
     scores = {} if result is None else await _score_all(scorers, item, result, merged)
     return ItemResult(
