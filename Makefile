@@ -29,6 +29,7 @@ bench: $(INSTALLED)
 	$(PY) bench/authoring_bench.py
 	$(PY) bench/otel_bench.py
 	$(PY) bench/sync_bench.py
+	$(PY) bench/http_bench.py
 
 schemas: $(INSTALLED)
 	$(VENV)/bin/gitevals schema --write schemas

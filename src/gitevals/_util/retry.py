@@ -1,6 +1,6 @@
 """Which failures are worth another try, how long to wait, and a shared rate limit.
 
-Retryable: timeouts, connection errors, HTTP 429 and 5xx (from httpx, the
+Retryable: timeouts, connection errors, HTTP 429 and 5xx (from httpx2, the
 OpenAI SDK or anything else that carries a status code), and `RetryableError`
 raised by a target. Waits grow exponentially with full jitter, and never end
 before a server's `Retry-After`.

@@ -22,7 +22,7 @@ class HttpTarget:
     """Sends each item to `url` as JSON and takes the output from the JSON answer.
 
     `body` and `params` are templates (see `models.HttpTargetConfig`); `output` is a
-    JSON path into the answer. A non-2xx answer raises `httpx.HTTPStatusError`, which
+    JSON path into the answer. A non-2xx answer raises `httpx2.HTTPStatusError`, which
     the runner retries on 429 and 5xx; an answer that is not JSON, or lacks the
     path, is a `bad_output` error. `headers` are sent as given: resolve `${VAR}`
     before (`resolve_target` does).

@@ -1,4 +1,4 @@
-"""The `openai` target: an OpenAI-compatible chat completions endpoint, over httpx."""
+"""The `openai` target: an OpenAI-compatible chat completions endpoint, over httpx2."""
 
 from __future__ import annotations
 
