@@ -315,9 +315,10 @@ def find_run(runs_dir: Path, ref: str, eval_name: str | None = None) -> RunInfo:
     matches = exact or [r for r in runs if r.id.startswith(ref) or r.id.endswith(ref)]
     if len(matches) == 1:
         return matches[0]
-    for folder, why in damaged if not matches else []:
-        if folder.name.startswith(ref) or folder.name.endswith(ref):
-            raise DataError(f"run {ref!r} is damaged: {why}", path=folder, hint=REPAIR_HINT)
+    if not matches:  # a run named by id whose folder is damaged is named as damaged, not as unknown
+        for folder, why in damaged:
+            if folder.name.startswith(ref) or folder.name.endswith(ref):
+                raise DataError(f"run {ref!r} is damaged: {why}", path=folder, hint=REPAIR_HINT)
     if len(matches) > 1:
         evals = sorted({r.manifest.eval for r in matches})
         shown = ", ".join(f"{r.id} ({r.manifest.eval})" for r in matches[-5:])
