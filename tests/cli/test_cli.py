@@ -362,3 +362,30 @@ def test_a_python_target_s_exception_keeps_where_it_was_raised(project: ProjectD
     assert error["traceback"].endswith("KeyError: 'A1002'") and "return _lookup(question)" in error["traceback"]
     shown = invoke(project, "runs", "show", "latest")
     assert "  at flaky_agent.py:2 in _lookup" in shown.output  # relative to the project
+
+
+def test_dataset_show_streams_to_a_pipe_and_takes_a_limit(project: ProjectDir) -> None:
+    import shutil
+    import sys
+    import time
+    from pathlib import Path
+
+    exe = shutil.which("gitevals", path=str(Path(sys.executable).parent)) or "gitevals"
+    project.write("datasets/big.yaml", "items:\n" + "".join(f"  - {{id: q{n:05d}, input: question {n}, context: {{tags: [t{n % 3}]}}}}\n"
+                                                           for n in range(10_000)))
+    project.git_init()
+    project.commit()
+    assert subprocess.run([exe, "dataset", "validate", "big"], cwd=project.root, capture_output=True).returncode == 0
+    started = time.perf_counter()
+    head = subprocess.run(f"'{exe}' dataset show big | head -4", shell=True, cwd=project.root, capture_output=True,
+                          text=True, timeout=60)
+    first_lines_s = time.perf_counter() - started
+    assert "big: 10000 items" in head.stdout and "q00000" in head.stdout and "Traceback" not in head.stderr, head
+    whole = subprocess.run([exe, "dataset", "show", "big"], cwd=project.root, capture_output=True, text=True, timeout=60)
+    assert whole.returncode == 0 and "q09999" in whole.stdout and whole.stdout.count(" q0") >= 10_000
+    assert whole.stdout.count("input") == 1  # one header over every chunk of rows
+    assert first_lines_s < 0.6 * (time.perf_counter() - started), "head waited for the whole table"
+    limited = invoke(project, "dataset", "show", "big", "--limit", "5", "--tag", "t1")
+    assert "big: 3333 items (the first 5)" in limited.output and "q00001" in limited.output
+    assert "q00016" not in limited.output  # the sixth item tagged t1 is past the limit
+    assert len(invoke(project, "dataset", "show", "big", "--json", "--limit", "3").output.splitlines()) == 3

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from typing import Any
+
 import click
 
 from gitevals._util.words import plural
 
-from .._common import EXIT_USAGE, console, err_console, get_project
+from .._common import EXIT_USAGE, console, err_console, get_project, is_interactive
 
 
 @click.command("list")
@@ -42,38 +46,75 @@ def list_(ctx: click.Context) -> None:
 @click.argument("name")
 @click.option("--tag", "tags", multiple=True, help="Only items with this tag (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the items as JSON lines with their hashes.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="Show the first N items only.")
 @click.pass_context
-def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool) -> None:
+def show(ctx: click.Context, name: str, tags: tuple[str, ...], as_json: bool, limit: int | None) -> None:
     """Show the items of dataset NAME.
+
+    On a terminal a long list opens in a pager, as git's does; piped, lines
+    are written as they are made, so `| head` returns at once.
 
     \b
     Examples:
       gitevals dataset show support-qa --tag billing
-      gitevals dataset show support-qa --json
+      gitevals dataset show support-qa --json --limit 20
     """
-    import json
-
-    from rich.markup import escape
-    from rich.table import Table
-
     from gitevals.datasets import load_dataset
-    from gitevals.report.text import short
 
     project = get_project()
     data = load_dataset(project.dataset_path(name), name).with_tags(tags)
-    if as_json:
-        for item in data.items:
-            click.echo(json.dumps(item.to_dict(), ensure_ascii=False))
+    items = data.items if limit is None else data.items[:limit]
+    lines = _json_lines(items) if as_json else _table_lines(data, items)
+    try:
+        if is_interactive():
+            click.echo_via_pager(lines)
+        else:
+            for line in lines:
+                click.echo(line, nl=False)
+    except BrokenPipeError:  # `| head` has read all it wants
+        sys.stdout = None  # type: ignore[assignment] # nothing more to flush at exit
         return
+
+
+_ROWS_A_CHUNK = 200
+
+
+def _json_lines(items: Any) -> Iterator[str]:
+    import json
+
+    for item in items:
+        yield json.dumps(item.to_dict(), ensure_ascii=False) + "\n"
+
+
+def _table_lines(data: Any, items: Any) -> Iterator[str]:
+    """The items as a table, rendered a chunk of rows at a time with the same
+    column widths, so the first lines come before the last item is formatted."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from gitevals.report.text import short
+
     out = console()
-    out.print(f"[bold]{escape(data.name)}[/]: {plural(len(data.items), 'item')}" + (f" — {escape(data.description)}" if data.description else ""))
-    table = Table(show_edge=False, header_style="bold")
-    for column in ("id", "input", "expected", "tags"):
-        table.add_column(column, overflow="fold")
-    for item in data.items:
-        expected = "" if item.expected is None else short(item.expected, 40)
-        table.add_row(escape(item.id), escape(short(item.input, 60)), escape(expected), escape(", ".join(item.tags)))
-    out.print(table)
+    width = out.width
+    header = f"[bold]{escape(data.name)}[/]: {plural(len(data.items), 'item')}"
+    if data.description:
+        header += f" — {escape(data.description)}"
+    if len(items) < len(data.items):
+        header += f" (the first {len(items)})"
+    with out.capture() as captured:
+        out.print(header)
+    yield captured.get()
+    widths = {"id": max(8, width // 6), "input": max(20, width * 2 // 5), "expected": max(12, width // 4)}
+    for start in range(0, max(len(items), 1), _ROWS_A_CHUNK):
+        table = Table(show_edge=False, header_style="bold", show_header=start == 0, width=width)
+        for column in ("id", "input", "expected", "tags"):
+            table.add_column(column, overflow="fold", width=widths.get(column), no_wrap=False)
+        for item in items[start:start + _ROWS_A_CHUNK]:
+            expected = "" if item.expected is None else short(item.expected, 40)
+            table.add_row(escape(item.id), escape(short(item.input, 60)), escape(expected), escape(", ".join(item.tags)))
+        with out.capture() as captured:
+            out.print(table)
+        yield captured.get()
 
 
 @click.command()
