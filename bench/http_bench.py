@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 import httpx  # noqa: E402
 import httpx2  # noqa: E402
+from _timing import best, drain  # noqa: E402
 
 from gitevals import run_evals  # noqa: E402
 
@@ -53,22 +54,11 @@ def free_port() -> int:
 async def floor(url: str, items: int, concurrency: int, library: object = httpx) -> None:
     limits = library.Limits(max_connections=None, max_keepalive_connections=None)  # type: ignore[attr-defined]
     async with library.AsyncClient(limits=limits, timeout=60) as client:  # type: ignore[attr-defined]
-        todo = iter(range(items))
 
-        async def worker() -> None:
-            for n in todo:
-                (await client.post(url, json={"input": str(n)})).raise_for_status()
+        async def post(n: int) -> None:
+            (await client.post(url, json={"input": str(n)})).raise_for_status()
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-
-def best(repeat: int, run: object) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()  # type: ignore[operator]
-        times.append(time.perf_counter() - started)
-    return min(times)
+        await drain(range(items), concurrency, post)
 
 
 def main() -> None:

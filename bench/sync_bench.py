@@ -13,11 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+from _timing import best, drain  # noqa: E402
 
 from gitevals import run_evals  # noqa: E402
 
@@ -30,23 +31,8 @@ def echo(text: str) -> str:
 
 async def floor(items: int) -> None:
     loop = asyncio.get_running_loop()
-    todo = iter(range(items))
     with ThreadPoolExecutor(CONCURRENCY) as pool:
-
-        async def worker() -> None:
-            for n in todo:
-                await loop.run_in_executor(pool, echo, str(n))
-
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-
-
-def best(repeat: int, run: object) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()  # type: ignore[operator]
-        times.append(time.perf_counter() - started)
-    return min(times)
+        await drain(range(items), CONCURRENCY, lambda n: loop.run_in_executor(pool, echo, str(n)))
 
 
 def main() -> None:

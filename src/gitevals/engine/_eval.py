@@ -7,7 +7,6 @@ it under `runs/<eval>/<run-id>/`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import platform
 from collections.abc import Awaitable, Callable, Sequence
@@ -47,7 +46,16 @@ from gitevals.runs import (
 from gitevals.scorers import BoundScorer, resolve_scorer, scoped, scorer_entries
 from gitevals.targets import CommandTarget, PythonTarget, Target, resolve_target
 
-from ._execute import CallPolicy, EvalResult, ItemResult, execute, gitevals_error_in, refuse_dropped_mocks
+from ._execute import (
+    CallPolicy,
+    EvalResult,
+    ItemResult,
+    capture_mode,
+    execute,
+    gitevals_error_in,
+    receiving,
+    refuse_dropped_mocks,
+)
 
 __all__ = ["EvalPlan", "RunOutcome", "arun_eval", "missing_pairs", "plan_eval", "plan_resume", "run_eval"]
 
@@ -155,7 +163,7 @@ def plan_eval(
     limiter = collect(("rate_limit",), lambda: _rate_limiter(config.rate_limit))
     collect(("max_errors",), lambda: error_limit(config.max_errors, 1))
     collect(("allowed_errors",), lambda: error_limit(config.allowed_errors, 1, "allowed_errors"))
-    capture = collect(("trace",), lambda: _capture_mode(config, target, scorers) if target is not None else None)
+    capture = collect(("trace",), lambda: capture_mode(config.trace, target, scorers) if target is not None else None)
     if problems:  # the eval file's first, in the order of its lines
         raise ConfigError(problems=sorted(problems, key=lambda p: (p.path != path, str(p.path), p.line or 0, p.col or 0)))
     assert dataset is not None and target is not None
@@ -199,42 +207,6 @@ def plan_eval(
         shard=f"{shard[0]}/{shard[1]}" if shard else None,
         only_failed_from=only_failed_from,
     )
-
-
-def _receiver(plan: EvalPlan) -> Any:
-    """The run's OTLP receiver, when an agent elsewhere exports its spans to it."""
-    if plan.policy.capture != "otlp":
-        return None
-    from gitevals.otel import Receiver
-
-    return Receiver()
-
-
-def _capture_mode(config: EvalConfig, target: Target, scorers: Sequence[BoundScorer]) -> str | None:
-    """Whose OpenTelemetry spans become the eval's trajectories (`CallPolicy.capture`,
-    see `EvalConfig.trace`); in-process capture is installed now. The SDK is
-    looked for only when a trajectory could use it, so no other eval pays."""
-    if config.trace == "off" or (config.trace == "auto" and all(s.scope == "output" for s in scorers)):
-        return None
-    if getattr(target, "carries_traceparent", False):  # an agent elsewhere exports to the run's receiver
-        return "otlp" if config.trace == "otel" else None
-    import importlib.util
-
-    installed = importlib.util.find_spec("opentelemetry") is not None \
-        and importlib.util.find_spec("opentelemetry.sdk") is not None
-    if config.trace == "auto" and (not installed or not isinstance(target, PythonTarget)):
-        return None
-    if not isinstance(target, PythonTarget):
-        raise ConfigError(f"trace: otel needs a target that makes its spans in this process (python) or sends "
-                          f"a trace context on (http, command, mastra); {target.name!r} does neither",
-                          hint="remove `trace: otel`")
-    if not installed:
-        raise ConfigError("trace: otel needs the OpenTelemetry SDK, which is not installed",
-                          hint="pip install 'gitevals[otel]'")
-    from gitevals.otel import install
-
-    install()
-    return "process"
 
 
 def _target_place(path: Path, text: str) -> dict[str, Any]:
@@ -398,10 +370,8 @@ async def arun_eval(
         writer.append(result.to_record())
         return on_item_complete(result) if on_item_complete is not None else None
 
-    receiver = _receiver(plan)
-    policy = replace(plan.policy, receiver=receiver)
     try:
-        with receiver if receiver is not None else contextlib.nullcontext():
+        with receiving(plan.policy) as policy:
             async with anyio.create_task_group() as group:
                 # git is asked in a worker thread while the first items run.
                 group.start_soon(_record_git, project, plan, writer)
@@ -426,8 +396,8 @@ async def arun_eval(
         if ours is not None:
             raise ours from None
         raise
-    if receiver is not None and receiver.notes():
-        writer.manifest = writer.manifest.model_copy(update={"notes": receiver.notes()})
+    if policy.receiver is not None and policy.receiver.notes():
+        writer.manifest = writer.manifest.model_copy(update={"notes": policy.receiver.notes()})
     summary = result.summary
     if done:  # part of the results came from before: sum up the whole folder
         summary = summarize(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from gitevals.scorers import (
     scoped,
     scorer_entries,
 )
-from gitevals.targets import Target, TargetCall, TargetError, TargetResult, resolve_target
+from gitevals.targets import PythonTarget, Target, TargetCall, TargetError, TargetResult, resolve_target
 from gitevals.trace import Recorder, recording
 
 __all__ = ["EvalResult", "ItemResult", "arun_evals", "execute", "run_evals", "score_one"]
@@ -173,29 +173,53 @@ async def arun_evals(
         raise ValueError(f"scorer names must be unique, got {names}")
     items, resolved = as_items(data), resolve_target(target, options=options)
     refuse_dropped_mocks(resolved, items)
+    if trace not in ("otel", "off"):
+        raise ValueError(f"trace must be 'otel' or 'off', got {trace!r}")
     policy = CallPolicy(timeout_s, retries, RateLimiter(parse_rate(rate_limit)) if rate_limit else None,
-                        capture=_capture_of(trace, resolved))
-    with contextlib.ExitStack() as stack:
-        if policy.capture == "otlp":
-            from gitevals.otel import Receiver
-
-            policy = replace(policy, receiver=stack.enter_context(Receiver()))
+                        capture=capture_mode(trace, resolved, bound))
+    with receiving(policy) as policy:
         return await execute(items, resolved, bound, target_options=options, concurrency=concurrency,
                              trials=trials, policy=policy, on_item_complete=on_item_complete)
 
 
-def _capture_of(trace: str, target: Target) -> str | None:
-    """`CallPolicy.capture` for `run_evals(trace=...)`; in-process capture is installed now."""
-    if trace == "off":
+def capture_mode(trace: str, target: Target, scorers: Sequence[BoundScorer]) -> str | None:
+    """`CallPolicy.capture` for a `trace` setting (see `EvalConfig.trace`);
+    in-process capture is installed now. The SDK is looked for only when a
+    trajectory could use it, so no other eval pays for it."""
+    if trace == "off" or (trace == "auto" and all(s.scope == "output" for s in scorers)):
         return None
-    if trace != "otel":
-        raise ValueError(f"trace must be 'otel' or 'off', got {trace!r}")
-    if getattr(target, "carries_traceparent", False):
-        return "otlp"
+    if getattr(target, "carries_traceparent", False):  # an agent elsewhere exports to the run's receiver
+        return "otlp" if trace == "otel" else None
+    import importlib.util
+
+    installed = importlib.util.find_spec("opentelemetry") is not None \
+        and importlib.util.find_spec("opentelemetry.sdk") is not None
+    if trace == "auto" and (not installed or not isinstance(target, PythonTarget)):
+        return None
+    if not isinstance(target, PythonTarget):
+        raise ConfigError(f"trace: otel needs a target that makes its spans in this process (python) or sends "
+                          f"a trace context on (http, command, mastra); {target.name!r} does neither",
+                          hint="remove `trace: otel`")
+    if not installed:
+        raise ConfigError("trace: otel needs the OpenTelemetry SDK, which is not installed",
+                          hint="pip install 'gitevals[otel]'")
     from gitevals.otel import install
 
     install()
     return "process"
+
+
+@contextlib.contextmanager
+def receiving(policy: CallPolicy) -> Iterator[CallPolicy]:
+    """`policy`, with the run's OTLP receiver listening for the block when its
+    capture is `otlp` (an agent elsewhere exports its spans to it)."""
+    if policy.capture != "otlp":
+        yield policy
+        return
+    from gitevals.otel import Receiver
+
+    with Receiver() as receiver:
+        yield replace(policy, receiver=receiver)
 
 
 def as_items(data: Iterable[Any] | Dataset) -> list[DatasetItem]:

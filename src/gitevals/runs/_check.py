@@ -78,15 +78,15 @@ def repair(project: Project, damage: Damage) -> str:
     if not damage.repairable:
         raise DataError(f"cannot be repaired: {damage.reason}", path=damage.folder)
     folder = damage.folder
+    records = read_results(folder)
     done = []
     try:
         manifest = read_manifest(folder)
     except (DataError, NotFoundError):
         committed = _committed_manifest(project, folder)
-        manifest = committed or _rebuilt_manifest(project, folder)
+        manifest = committed or _rebuilt_manifest(project, folder, records)
         write_manifest(folder, manifest)
         done.append("run.json restored from git (HEAD)" if committed else "run.json rebuilt from the results")
-    records = read_results(folder)
     counted = counted_results(manifest)
     if manifest.error == REBUILT or (counted is not None and counted != len(records)):
         _resum(folder, manifest, records)
@@ -132,7 +132,7 @@ def _committed_manifest(project: Project, folder: Path) -> RunManifest | None:
         return None
 
 
-def _rebuilt_manifest(project: Project, folder: Path) -> RunManifest:
+def _rebuilt_manifest(project: Project, folder: Path, records: list[ResultRecord]) -> RunManifest:
     """A manifest for `folder` from what its path and the eval file still say."""
     eval_name = folder.parent.name
     config: dict[str, Any] = {}
@@ -143,7 +143,7 @@ def _rebuilt_manifest(project: Project, folder: Path) -> RunManifest:
         pass  # the eval is gone too: the results alone are summed up
     return RunManifest(
         id=folder.name, eval=eval_name, dataset=config.get("dataset"), status="interrupted",
-        started_at=_started_at(folder.name, read_results(folder)), config=config,
+        started_at=_started_at(folder.name, records), config=config,
         versions=Versions(gitevals=__version__, python=platform.python_version()), error=REBUILT,
     )
 

@@ -2,8 +2,9 @@
 
 Each decision is one line of `reviews.jsonl` in the run folder (a
 `ReviewLine`), appended under the file's lock and flushed at once, so a review
-that is killed keeps every decision made, and two reviewers at once keep both. Lines are never rewritten: a later line for the same item
-x trial supersedes the earlier ones, and the latest wins.
+that is killed keeps every decision made, and two reviewers at once keep both.
+Lines are never rewritten: a later line for the same item x trial supersedes
+the earlier ones, and the latest wins.
 
 Reviews become the scorer `human` (`HUMAN`): the value is the reviewer's score,
 or 1 / 0 for pass / fail, and it passes on a pass verdict or a score of at

@@ -40,6 +40,7 @@ __all__ = [
     "read_checked_results",
     "read_manifest",
     "read_results",
+    "refuse_newer_damage",
     "rewrite_results",
     "scan_runs",
     "update_manifest",
